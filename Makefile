@@ -1,0 +1,33 @@
+# One command to run the app, one to run every test; both set everything up on a fresh machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench system
+
+run: $(STAMP)
+	$(VENV)/bin/studio serve
+
+test: $(STAMP) system
+	$(PY) -m ruff check studio tests bench
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check studio tests bench
+
+bench: $(STAMP)
+	$(PY) bench/accuracy.py
+	$(PY) bench/latency.py
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+# Debian's Chromium (driven by Playwright, never downloaded) and ffmpeg for the browser tests.
+system:
+	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium ffmpeg; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium ffmpeg; fi; \
+	fi

@@ -1,0 +1,355 @@
+"""The command line: every web-app action has a command here. User mistakes print one
+line on stderr and exit 1; there are no tracebacks for them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import StudioError
+from .settings import MODELS, TrainSettings
+
+COMMANDS = {}
+
+
+def command(name: str, help: str):
+    def wrap(fn):
+        COMMANDS[name] = (fn, help)
+        return fn
+    return wrap
+
+
+def _store(args):
+    from .store import Store
+    return Store(args.captures)
+
+
+def _emit(args, data, text: str) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2) if getattr(args, "json", False) else text)
+
+
+# ---- projects and classes ---------------------------------------------------------------
+@command("projects", "list projects")
+def cmd_projects(args):
+    rows = [{"name": p.name, "kind": p.kind, "classes": len(p.classes()),
+             "images": sum(p.counts().values())} for p in _store(args).projects()]
+    _emit(args, rows, "\n".join(f"{r['name']}\t{r['kind']}\t{r['classes']} classes\t{r['images']} images"
+                                for r in rows) or "(no projects yet: create one with 'studio new NAME')")
+
+
+@command("new", "create a project")
+def cmd_new(args):
+    p = _store(args).create(args.name, args.kind, tuple(args.classes) if args.classes else ("Class 1", "Class 2"))
+    print(f"Created {p.kind} project {p.name!r} in {p.path}")
+
+
+@command("rename", "rename a project")
+def cmd_rename(args):
+    _store(args).rename(args.project, args.new_name)
+    print(f"Renamed {args.project!r} to {args.new_name!r}")
+
+
+@command("delete", "delete a project and all its images")
+def cmd_delete(args):
+    _confirm(args, f"project {args.project!r} and all its images")
+    _store(args).delete(args.project)
+    print(f"Deleted project {args.project!r}")
+
+
+@command("classes", "list a project's classes with image counts")
+def cmd_classes(args):
+    classes = _store(args).project(args.project).classes()
+    rows = [{"label": c.label, "images": c.count, "enabled": c.enabled, "folder": c.folder} for c in classes]
+    _emit(args, rows, "\n".join(f"{c.label}\t{c.count}" + ("" if c.enabled else "\tdisabled") for c in classes))
+
+
+@command("add-class", "add a class")
+def cmd_add_class(args):
+    c = _store(args).project(args.project).add_class(args.label)
+    print(f"Added class {c.label!r}")
+
+
+@command("rename-class", "rename a class")
+def cmd_rename_class(args):
+    _store(args).project(args.project).rename_class(args.label, args.new_label)
+    print(f"Renamed class {args.label!r} to {args.new_label!r}")
+
+
+@command("delete-class", "delete a class and its images")
+def cmd_delete_class(args):
+    _confirm(args, f"class {args.label!r} and its images")
+    _store(args).project(args.project).delete_class(args.label)
+    print(f"Deleted class {args.label!r}")
+
+
+@command("enable", "enable a class for training")
+def cmd_enable(args):
+    _store(args).project(args.project).set_enabled(args.label, True)
+    print(f"Enabled class {args.label!r}")
+
+
+@command("disable", "leave a class out of training")
+def cmd_disable(args):
+    _store(args).project(args.project).set_enabled(args.label, False)
+    print(f"Disabled class {args.label!r}")
+
+
+@command("reorder", "set the class order")
+def cmd_reorder(args):
+    _store(args).project(args.project).reorder(args.labels)
+    print("Class order: " + ", ".join(args.labels))
+
+
+# ---- samples ----------------------------------------------------------------------------
+@command("add", "add image files (or zips of images) to a class")
+def cmd_add(args):
+    from .transfer import add_files
+    report = add_files(_store(args).project(args.project), args.label, [Path(f) for f in args.files])
+    print(report.summary())
+    if not report.added:
+        raise StudioError("No image was added: " + "; ".join(f"{n} ({why})" for n, why in report.skipped[:5]))
+
+
+@command("samples", "list the images of a project or class")
+def cmd_samples(args):
+    samples = _store(args).project(args.project).samples(args.label)
+    _emit(args, [{"label": s.label, "name": s.name, "path": str(s.path)} for s in samples],
+          "\n".join(f"{s.label}\t{s.name}" for s in samples))
+
+
+@command("remove", "delete one image from a class")
+def cmd_remove(args):
+    _store(args).project(args.project).delete_sample(args.label, args.sample)
+    print(f"Deleted {args.sample} from {args.label!r}")
+
+
+@command("import", "import a class-folder tree, a zip of one, or a Teachable Machine .tm file")
+def cmd_import(args):
+    from .transfer import import_into
+    print(import_into(_store(args), args.project, args.source, args.kind).summary())
+
+
+@command("save", "save a project as a Teachable Machine .tm file or a zip of class folders")
+def cmd_save(args):
+    from .transfer import save_tm, save_zip
+    project = _store(args).project(args.project)
+    dest = Path(args.file)
+    if dest.exists() and not args.force:
+        raise StudioError(f"{dest} exists; pass --force to replace it.")
+    path = save_tm(project, dest) if dest.suffix.lower() == ".tm" else save_zip(project, dest)
+    print(f"Saved {path}")
+
+
+# ---- training, prediction, export ---------------------------------------------------------
+@command("train", "train a project's model")
+def cmd_train(args):
+    from .training import train
+    project = _store(args).project(args.project)
+    settings = TrainSettings.from_dict(project.settings()).updated(
+        model=args.model, features=args.features, size=args.size, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, hidden=args.hidden, C=args.C,
+        k=args.k, seed=args.seed, test_fraction=args.test_fraction,
+        color=False if args.grey else None, augment=False if args.no_augment else None)
+    project.set_settings(settings.to_dict())
+    last = [-1]
+
+    def progress(i, n, msg):
+        pct = int(100 * i / max(n, 1))
+        if pct // 10 != last[0] and not args.quiet:
+            last[0] = pct // 10
+            print(f"{pct:3d}% {msg}", file=sys.stderr)
+    record = train(project, settings, progress)
+    test = record.metrics["test"]
+    summary = {"model": settings.model, "features": record.spec, "accuracy": test["accuracy"],
+               "n_train": record.metrics["n_train"], "n_test": record.metrics["n_test"],
+               "per_class": test["per_class"], "confusion": test["confusion"],
+               "seconds": record.metrics["fit_seconds"] + record.metrics["feature_seconds"]}
+    _emit(args, summary, _train_text(record))
+
+
+def _train_text(record) -> str:
+    from .evaluation import format_confusion
+    test, m = record.metrics["test"], record.metrics
+    acc = "n/a (no held-back images)" if test["accuracy"] is None else f"{test['accuracy']:.3f}"
+    lines = [f"Trained {record.settings['model']} on {m['n_train']} images "
+             f"({m['feature_seconds'] + m['fit_seconds']:.1f} s); test accuracy {acc} on {m['n_test']} images"]
+    for lb, pc in test["per_class"].items():
+        lines.append(f"  {lb}\t{pc['correct']}/{pc['n']}")
+    if test["n"]:
+        lines += ["", format_confusion(record.labels, test["confusion"])]
+    return "\n".join(lines)
+
+
+def _predictor(args):
+    """A project's predictor, or an export's when PROJECT is a path to one."""
+    from .predictor import Predictor
+    from .reopen import open_export
+    path = Path(args.project)
+    if (path.is_dir() and (path / "metadata.json").exists()) or path.suffix.lower() == ".zip":
+        return open_export(path, trust=args.trust)
+    return Predictor.from_project(_store(args).project(args.project))
+
+
+@command("predict", "predict the class of images with a project's (or an export's) model")
+def cmd_predict(args):
+    from .errors import BadImage
+    from .predictor import format_line
+    predictor = _predictor(args)
+    rows, failed = [], 0
+    for f in args.images:
+        try:
+            conf = predictor.predict(Path(f))
+        except BadImage as e:
+            print(f"{f}: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        label = max(conf, key=conf.get)
+        rows.append({"image": f, "label": label, "confidence": conf[label], "confidences": conf})
+        if not args.json:
+            print(format_line(f, label, conf[label]))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    if failed:
+        sys.exit(1)
+
+
+@command("evaluate", "score a project's model on a labelled folder (one sub-folder per class)")
+def cmd_evaluate(args):
+    import numpy as np
+
+    from . import images
+    from .evaluation import format_confusion, metrics
+    predictor = _predictor(args)
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise StudioError(f"{folder} is not a folder; give one sub-folder per class.")
+    known = {lb.casefold(): lb for lb in predictor.labels}
+    truth, paths, ignored = [], [], []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if sub.name.casefold() not in known:
+            ignored.append(sub.name)
+            continue
+        for f in sorted(sub.iterdir()):
+            if f.is_file() and images.is_image_name(f.name):
+                truth.append(known[sub.name.casefold()])
+                paths.append(f)
+    if not paths:
+        raise StudioError(f"No images in {folder} under folders named like the classes {predictor.labels}.")
+    proba = np.vstack([predictor.probabilities(paths[i:i + 64]) for i in range(0, len(paths), 64)])
+    pred = np.asarray(predictor.labels, dtype=object)[proba.argmax(1)]
+    m = metrics(np.asarray(truth, dtype=object), pred, predictor.labels)
+    m.pop("predicted")
+    m["ignored_folders"] = ignored
+    text = [f"Accuracy {m['accuracy']:.3f} on {m['n']} images"]
+    text += [f"  {lb}\t{pc['accuracy']:.3f}\t({pc['correct']}/{pc['n']})" for lb, pc in m["per_class"].items()
+             if pc["n"]]
+    text += ["", format_confusion(predictor.labels, m["confusion"]), "", m["report"]]
+    if ignored:
+        text.append("Ignored folders that are not classes: " + ", ".join(ignored))
+    _emit(args, m, "\n".join(text))
+
+
+@command("export", "export a project's model to a folder and zip")
+def cmd_export(args):
+    from . import modelfile
+    from .export import export
+    project = _store(args).project(args.project)
+    record = modelfile.load(project.model_dir)
+    imgs = None
+    if args.with_images:
+        imgs = [(c.label, c.folder, [s.path for s in project.samples(c.label)]) for c in project.classes()]
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    result = export(record, Path(args.out) if args.out else None, formats, imgs)
+    print(f"Exported to {result.folder}\nZip: {result.zip_path}")
+
+
+@command("serve", "run the web app (the default command)")
+def cmd_serve(args):
+    from .server import serve
+    serve(args)
+
+
+# ---- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="studio", description="Teachable-Machine-style classifier builder.")
+    p.add_argument("--version", action="version", version=f"studio {__version__}")
+    p.add_argument("--captures", default=os.environ.get("STUDIO_CAPTURES") or "captures",
+                   help="project store folder (default: $STUDIO_CAPTURES or ./captures)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name, *args_spec):
+        fn, help_text = COMMANDS[name]
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        for names, kw in args_spec:
+            sp.add_argument(*names, **kw)
+        sp.set_defaults(func=fn)
+        return sp
+
+    proj = (["project"], {"help": "project name"})
+    label = (["label"], {"help": "class label"})
+    as_json = (["--json"], {"action": "store_true", "help": "machine-readable output"})
+    yes = (["--yes", "-y"], {"action": "store_true", "help": "do not ask for confirmation"})
+    trust = (["--trust"], {"action": "store_true", "help": "allow unpickling an export's model.joblib"})
+    add("serve", (["--host"], {"default": "127.0.0.1"}), (["--port"], {"type": int, "default": 7860}),
+        (["--auth"], {"default": os.environ.get("STUDIO_AUTH"), "help": "user:password, or a file of them"}),
+        (["--exports"], {"default": None, "help": "export folder (default ./exported)"}))
+    add("projects", as_json)
+    add("new", (["name"], {}), (["--kind"], {"choices": ["photo", "sketch"], "default": "photo"}),
+        (["--classes"], {"nargs": "+", "help": "class labels (default: 'Class 1' 'Class 2')"}))
+    add("rename", proj, (["new_name"], {}))
+    add("delete", proj, yes)
+    add("classes", proj, as_json)
+    add("add-class", proj, label)
+    add("rename-class", proj, label, (["new_label"], {}))
+    add("delete-class", proj, label, yes)
+    add("enable", proj, label)
+    add("disable", proj, label)
+    add("reorder", proj, (["labels"], {"nargs": "+", "help": "every class label, in the new order"}))
+    add("add", proj, label, (["files"], {"nargs": "+"}))
+    add("samples", proj, (["label"], {"nargs": "?"}), as_json)
+    add("remove", proj, label, (["sample"], {"help": "sample file name (see 'studio samples')"}))
+    add("import", proj, (["source"], {}), (["--kind"], {"choices": ["photo", "sketch"], "default": "photo"}))
+    add("save", proj, (["file"], {"help": "FILE.tm or FILE.zip"}), (["--force"], {"action": "store_true"}))
+    add("train", proj, (["--model"], {"choices": list(MODELS)}), (["--features"], {"choices": ["hog", "pixels"]}),
+        (["--size"], {"type": int}), (["--grey"], {"action": "store_true"}),
+        (["--no-augment"], {"action": "store_true"}), (["--epochs"], {"type": int}),
+        (["--batch-size"], {"type": int}), (["--learning-rate"], {"type": float}),
+        (["--hidden"], {"type": int}), (["--C"], {"type": float}), (["--k"], {"type": int}),
+        (["--seed"], {"type": int}), (["--test-fraction"], {"type": float}),
+        (["--quiet", "-q"], {"action": "store_true"}), as_json)
+    add("predict", (["project"], {"help": "project name, or an export folder or zip"}),
+        (["images"], {"nargs": "+"}), as_json, trust)
+    add("evaluate", (["project"], {"help": "project name, or an export folder or zip"}),
+        (["folder"], {}), as_json, trust)
+    add("export", proj, (["--out"], {}), (["--format"], {"default": "joblib,skops,onnx",
+                                                        "help": "comma-separated: joblib, skops, onnx"}),
+        (["--with-images"], {"action": "store_true", "help": "include the training images"}))
+    return p
+
+
+def _confirm(args, what: str) -> None:
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise StudioError(f"Deleting {what} needs confirmation: pass --yes.")
+    if input(f"Delete {what}? [y/N] ").strip().lower() not in ("y", "yes"):
+        raise StudioError("Cancelled; nothing was deleted.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*argv, "serve"])
+    try:
+        args.func(args)
+    except StudioError as e:
+        print(f"studio: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

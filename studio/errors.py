@@ -1,0 +1,29 @@
+"""Domain errors, raised in the core and translated at the edges (CLI, UI)."""
+
+
+class StudioError(Exception):
+    """A mistake the user can fix; the message says what was wrong and what to do."""
+
+
+class NotFound(StudioError):
+    """A project, class, sample or model that does not exist."""
+
+
+class InvalidName(StudioError):
+    """A project or class name that cannot be used."""
+
+
+class Conflict(StudioError):
+    """A name already taken, or an action that would overwrite something."""
+
+
+class BadImage(StudioError):
+    """Input that cannot be decoded as an image, or is unsafe to decode."""
+
+
+class TrainingError(StudioError):
+    """Training data that cannot produce a model."""
+
+
+class UnsafeFile(StudioError):
+    """A model or archive studio refuses to open without explicit trust."""

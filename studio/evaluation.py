@@ -1,0 +1,49 @@
+"""Scoring a fitted model: accuracy overall and per class, confusion matrix, report."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix
+
+
+def probabilities(estimator, X: np.ndarray, labels: list[str]) -> np.ndarray:
+    """predict_proba with columns in ``labels`` order (the project's class order)."""
+    proba = estimator.predict_proba(X)
+    order = [list(estimator.classes_).index(lb) for lb in labels]
+    return proba[:, order]
+
+
+def score(estimator, X: np.ndarray, y: list[str] | np.ndarray, labels: list[str]) -> dict:
+    """Metrics of ``estimator`` on ``X``/``y``; predictions are the top-confidence class."""
+    y = np.asarray(y, dtype=object)
+    if len(y) == 0:
+        return {"n": 0, "accuracy": None, "per_class": {}, "confusion": [], "report": "", "predicted": []}
+    pred = np.asarray(labels, dtype=object)[probabilities(estimator, X, labels).argmax(axis=1)]
+    return metrics(y, pred, labels)
+
+
+def metrics(y: np.ndarray, pred: np.ndarray, labels: list[str]) -> dict:
+    cm = confusion_matrix(y, pred, labels=labels)
+    per_class = {
+        lb: {"n": int(cm[i].sum()), "correct": int(cm[i, i]),
+             "accuracy": (float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None)}
+        for i, lb in enumerate(labels)
+    }
+    present = [lb for lb in labels if per_class[lb]["n"] or (pred == lb).any()]
+    return {
+        "n": int(len(y)),
+        "accuracy": float((y == pred).mean()),
+        "per_class": per_class,
+        "confusion": cm.tolist(),
+        "report": classification_report(y, pred, labels=present, zero_division=0),
+        "predicted": [str(p) for p in pred],
+    }
+
+
+def format_confusion(labels: list[str], cm: list[list[int]]) -> str:
+    """The confusion matrix as aligned text: rows are true classes, columns predicted."""
+    width = max([len(lb) for lb in labels] + [6])
+    head = " " * width + "  " + "  ".join(f"{lb[:width]:>{width}}" for lb in labels)
+    rows = [f"{lb[:width]:>{width}}  " + "  ".join(f"{v:>{width}}" for v in row) for lb, row in zip(labels, cm)]
+    title = "true \\ predicted"
+    return "\n".join([title, head, *rows])

@@ -1,0 +1,135 @@
+"""Exporting a trained model as a folder (and a zip of it) that programs without studio load.
+
+Each format is a small object in ``FORMATS``: ``check`` says before anything is written
+whether the model can be converted, ``write`` puts its files in the export folder and
+returns their names. The folder always holds ``metadata.json`` and ``labels.txt``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__, atomic, modelfile
+from .errors import StudioError
+from .formats import DEFAULT_FORMATS, FORMATS
+from .names import folder_for
+
+
+def default_out() -> Path:
+    return Path(os.environ.get("STUDIO_EXPORTS") or "exported")
+
+
+def metadata(record: modelfile.ModelRecord, files: dict[str, list[str]], extra: dict | None = None) -> dict:
+    test = record.metrics.get("test", {})
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return {
+        # Teachable Machine's names, where they mean the same thing
+        "labels": record.labels,
+        "imageSize": record.spec.get("size"),
+        "modelName": record.project_name,
+        "timeStamp": now,
+        "packageName": "studio",
+        "packageVersion": __version__,
+        # studio's own
+        "feature_spec": record.spec,
+        "preprocessing": describe(record.spec),
+        "model_id": record.id,
+        "trained": record.created,
+        "settings": record.settings,
+        "metrics": {"test_accuracy": test.get("accuracy"), "n_test": test.get("n"),
+                    "per_class": test.get("per_class"), "confusion": test.get("confusion"),
+                    "report": test.get("report")},
+        "files": files,
+        "versions": {**record.versions, "exported_with_python": platform.python_version()},
+        **(extra or {}),
+    }
+
+
+def describe(spec: dict) -> list[str]:
+    """The image-to-vector steps in words, for programs that reimplement them."""
+    steps = ["decode the image; apply EXIF rotation; flatten transparency onto white; convert to 8-bit RGB"]
+    if spec.get("framing") == "sketch":
+        steps.append("crop to the bounding box of pixels whose smallest channel is below 230; pad with white "
+                     "to a centred square with a margin of 8% of the longer side (at least 1 px)")
+    else:
+        steps.append("crop the largest centred square")
+    steps.append(f"resize to {spec['size']}x{spec['size']} with Pillow's BILINEAR filter (skip if already that size)")
+    if spec["kind"] == "pixels":
+        colour = "RGB, row-major, channels last" if spec.get("color", True) else \
+            "grey = round(0.299 R + 0.587 G + 0.114 B)"
+        steps.append(f"take the pixels as float32 / 255 ({colour}) and flatten")
+    else:
+        c = spec["cell"]
+        planes = "each of R, G, B separately, concatenated" if spec.get("color", True) else \
+            "grey = round(0.299 R + 0.587 G + 0.114 B)"
+        steps.append(f"OpenCV HOGDescriptor(win={spec['size']}, block={2 * c}, stride={c}, cell={c}, "
+                     f"bins={spec.get('bins', 9)}) on {planes}; float32")
+    return steps
+
+
+@dataclass
+class ExportResult:
+    folder: Path
+    zip_path: Path
+    files: dict[str, list[str]]
+
+
+def export(record: modelfile.ModelRecord, out: Path | None = None,
+           formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS, images: list | None = None) -> ExportResult:
+    """Write ``exported/<project>-<timestamp>/`` and a zip of it. ``images``: optional
+    (label, folder, [paths]) triples to include as a ``dataset/`` of class folders."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise StudioError(f"Unknown export format(s) {unknown}; choose from {', '.join(FORMATS)}.")
+    for f in formats:
+        FORMATS[f].check(record)  # refuse before writing anything
+    out = Path(out) if out is not None else default_out()
+    stem = f"{folder_for(record.project_name or 'model')}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while (out / stem).exists() or (out / f"{stem}.zip").exists():
+        n += 1
+        stem = f"{stem.rsplit('~', 1)[0]}~{n}"
+    tmp = out / f".{stem}.partial"
+    tmp.mkdir()
+    try:
+        files = {f: FORMATS[f].write(record, tmp) for f in formats}
+        extra = {k: v for f in formats for k, v in FORMATS[f].extra_metadata(record).items()}
+        if images:
+            extra["dataset"] = _write_dataset(tmp / "dataset", images)
+            files["dataset"] = ["dataset/"]
+        atomic.write_bytes(tmp / "labels.txt", ("\n".join(record.labels) + "\n").encode("utf-8"))
+        atomic.write_json(tmp / "metadata.json", metadata(record, files, extra))
+        os.rename(tmp, out / stem)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    zip_path = zip_folder(out / stem, out / f"{stem}.zip")
+    return ExportResult(out / stem, zip_path, files)
+
+
+def _write_dataset(folder: Path, images: list) -> list[dict]:
+    classes = []
+    for label, sub, paths in images:
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        for p in paths:
+            shutil.copy2(p, folder / sub / Path(p).name)
+        classes.append({"label": label, "folder": sub, "images": len(paths)})
+    return classes
+
+
+def zip_folder(folder: Path, zip_path: Path) -> Path:
+    """Zip ``folder`` (entries under its own name) atomically."""
+    tmp = zip_path.with_name(f".{zip_path.name}.partial")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                z.write(p, f"{folder.name}/{p.relative_to(folder).as_posix()}")
+    os.replace(tmp, zip_path)
+    return zip_path

@@ -1,0 +1,113 @@
+"""A trained model saved inside its project, and loaded back only if studio wrote it.
+
+``model/model.json`` names the current ``model-<id>.joblib`` and its SHA-256. A new model
+is written beside the old one and the pointer switched atomically, so a crash mid-save
+leaves the previous model working. A joblib file whose hash does not match is refused,
+never unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import platform
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import sklearn
+
+from . import __version__, atomic
+from .errors import NotFound, StudioError, UnsafeFile
+
+POINTER = "model.json"
+FORMAT = 1
+
+
+def versions() -> dict:
+    return {"studio": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+            "joblib": joblib.__version__, "python": platform.python_version()}
+
+
+@dataclass
+class ModelRecord:
+    """A fitted estimator with everything needed to use and describe it."""
+
+    estimator: object
+    labels: list[str]
+    spec: dict
+    settings: dict
+    metrics: dict
+    project_name: str = ""
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    versions: dict = field(default_factory=versions)
+    id: str = field(default_factory=lambda: time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3))
+
+    def info(self) -> dict:
+        """Everything but the estimator, as JSON-ready data."""
+        return {"format": FORMAT, "id": self.id, "labels": self.labels, "spec": self.spec,
+                "settings": self.settings, "metrics": self.metrics, "project": self.project_name,
+                "created": self.created, "versions": self.versions}
+
+
+def dumps(estimator) -> bytes:
+    buf = io.BytesIO()
+    joblib.dump(estimator, buf, compress=3)
+    return buf.getvalue()
+
+
+def save(folder: Path, record: ModelRecord) -> Path:
+    folder = Path(folder)
+    data = dumps(record.estimator)
+    name = f"model-{record.id}.joblib"
+    atomic.write_bytes(folder / name, data)
+    previous = _pointer(folder)
+    atomic.write_json(folder / POINTER, {**record.info(), "file": name,
+                                         "sha256": hashlib.sha256(data).hexdigest()})
+    if previous and previous.get("file") not in (None, name):
+        (folder / previous["file"]).unlink(missing_ok=True)
+    return folder / name
+
+
+def _pointer(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / POINTER).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise StudioError(f"{folder / POINTER} is damaged ({e}); train the model again.") from None
+
+
+def exists(folder: Path) -> bool:
+    return (Path(folder) / POINTER).is_file()
+
+
+def info(folder: Path) -> dict:
+    meta = _pointer(Path(folder))
+    if meta is None:
+        raise NotFound("This project has no trained model yet: train it first.")
+    return meta
+
+
+def load(folder: Path) -> ModelRecord:
+    """Load the project's model, refusing files that studio did not write."""
+    folder = Path(folder)
+    meta = info(folder)
+    if meta.get("format") != FORMAT:
+        raise StudioError(f"The model in {folder} has format {meta.get('format')}, this studio reads "
+                          f"format {FORMAT}: train the model again.")
+    file = folder / Path(meta["file"]).name
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"The model file {file} is missing: train the model again.") from None
+    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        raise UnsafeFile(f"{file} does not match the checksum studio recorded; it will not be "
+                         "opened (it may have been replaced). Train the model again.")
+    estimator = joblib.load(io.BytesIO(data))
+    return ModelRecord(estimator, meta["labels"], meta["spec"], meta["settings"], meta["metrics"],
+                       meta.get("project", ""), meta["created"], meta["versions"], meta["id"])

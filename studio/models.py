@@ -1,0 +1,54 @@
+"""scikit-learn estimators for each model kind: plain scikit-learn objects only, so a saved
+model loads anywhere scikit-learn does, with no studio installed."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, LinearSVC
+
+from .settings import TrainSettings
+
+
+def _calibrated(base, y: np.ndarray, groups: np.ndarray, seed: int):
+    """Sigmoid-calibrated confidences whose top class is always the predicted class.
+
+    Folds keep an image and its mirrored copy together (``groups``), so calibration is
+    fitted on decision values of images the fold's model has not seen in any form.
+    """
+    per_class = min(np.unique(groups[y == c]).size for c in np.unique(y))
+    folds = max(2, min(5, per_class))
+    if per_class < 2:  # a class with one distinct image: plain folds are all we can do
+        cv = folds
+    else:
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        cv = [(tr.tolist(), te.tolist()) for tr, te in splitter.split(np.zeros(len(y)), y, groups)]
+    return CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False)
+
+
+def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray):
+    """An unfitted pipeline (scaler + model) for settings ``s``."""
+    if s.model == "svc":
+        model = _calibrated(SVC(C=s.C, kernel="rbf", gamma="scale", random_state=s.seed), y, groups, s.seed)
+    elif s.model == "linear_svm":
+        model = _calibrated(LinearSVC(C=s.C, random_state=s.seed, max_iter=5000), y, groups, s.seed)
+    elif s.model == "mlp":
+        model = MLPClassifier(hidden_layer_sizes=(s.hidden,), learning_rate_init=s.learning_rate,
+                              batch_size=s.batch_size, max_iter=s.epochs, random_state=s.seed)
+    elif s.model == "knn":
+        model = KNeighborsClassifier(n_neighbors=min(s.k, len(y)))
+    elif s.model == "forest":
+        model = RandomForestClassifier(n_estimators=200, random_state=s.seed, n_jobs=1)
+    elif s.model == "naive_bayes":
+        model = GaussianNB()
+    else:
+        model = LogisticRegression(C=s.C, max_iter=max(100, s.epochs * 10), random_state=s.seed)
+    return Pipeline([("scale", StandardScaler()), ("model", model)])

@@ -1,0 +1,334 @@
+"""The project store on disk: one folder per project, one sub-folder per class.
+
+The disk is the single source of truth: every call re-reads ``project.json`` and the
+class folders, so the CLI, the web app and several browser sessions can share a store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import atomic, images
+from .errors import Conflict, NotFound, StudioError
+from .names import check_name, folder_for
+
+SCHEMA = 1
+KINDS = ("photo", "sketch")
+DEFAULT_CLASSES = ("Class 1", "Class 2")
+META = "project.json"
+RESERVED = {"model", ".cache", ".trash"}  # project sub-folders that are not classes
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("STUDIO_CAPTURES") or "captures")
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    label: str
+    folder: str
+    enabled: bool
+    count: int
+
+
+@dataclass(frozen=True)
+class Sample:
+    label: str
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+class Project:
+    """A handle on one project folder. Holds no state besides the folder's path."""
+
+    def __init__(self, store: Store, folder: str):
+        self.store = store
+        self.folder = folder
+
+    # ---- metadata -------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return self.store.root / self.folder
+
+    def meta(self) -> dict:
+        try:
+            return json.loads((self.path / META).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NotFound(f"Project folder {self.folder!r} has no {META}.") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise StudioError(f"{self.path / META} is not valid JSON ({e}); restore it from a backup.") from None
+
+    @contextlib.contextmanager
+    def _editing(self) -> Iterator[dict]:
+        """Read-modify-write of project.json under an exclusive lock, written atomically."""
+        with _lock(self.path):
+            meta = self.meta()
+            yield meta
+            atomic.write_json(self.path / META, meta)
+
+    @property
+    def name(self) -> str:
+        return self.meta()["name"]
+
+    @property
+    def kind(self) -> str:
+        return self.meta().get("kind", "photo")
+
+    def settings(self) -> dict:
+        return dict(self.meta().get("settings", {}))
+
+    def set_settings(self, settings: dict) -> None:
+        with self._editing() as meta:
+            meta["settings"] = dict(settings)
+
+    def classes(self) -> list[ClassInfo]:
+        return [
+            ClassInfo(c["label"], c["folder"], bool(c.get("enabled", True)), self._count(c["folder"]))
+            for c in self.meta()["classes"]
+        ]
+
+    def labels(self, enabled_only: bool = False) -> list[str]:
+        return [c.label for c in self.classes() if c.enabled or not enabled_only]
+
+    def class_info(self, label: str) -> ClassInfo:
+        for c in self.classes():
+            if c.label == label or c.label.casefold() == label.casefold():
+                return c
+        raise NotFound(
+            f"Project {self.name!r} has no class {label!r}; its classes are: "
+            + ", ".join(repr(c.label) for c in self.classes())
+        )
+
+    # ---- classes ------------------------------------------------------------------
+    def add_class(self, label: str) -> ClassInfo:
+        label = check_name(label, "class name")
+        with self._editing() as meta:
+            _refuse_duplicate(label, [c["label"] for c in meta["classes"]], "class", self.name)
+            taken = {c["folder"] for c in meta["classes"]} | set(os.listdir(self.path)) | RESERVED
+            folder = folder_for(label, taken)
+            (self.path / folder).mkdir()
+            meta["classes"].append({"label": label, "folder": folder, "enabled": True})
+        return ClassInfo(label, folder, True, 0)
+
+    def rename_class(self, label: str, new_label: str) -> None:
+        new_label = check_name(new_label, "class name")
+        with self._editing() as meta:
+            entry = _find(meta["classes"], label, self.name)
+            others = [c["label"] for c in meta["classes"] if c is not entry]
+            _refuse_duplicate(new_label, others, "class", self.name)
+            entry["label"] = new_label  # the folder keeps its name: nothing moves on disk
+
+    def set_enabled(self, label: str, enabled: bool) -> None:
+        with self._editing() as meta:
+            _find(meta["classes"], label, self.name)["enabled"] = bool(enabled)
+
+    def reorder(self, labels: list[str]) -> None:
+        with self._editing() as meta:
+            current = [c["label"] for c in meta["classes"]]
+            entries = [_find(meta["classes"], lb, self.name) for lb in labels]
+            if len({id(e) for e in entries}) != len(current) or len(entries) != len(current):
+                raise StudioError(
+                    f"Reordering needs every class of {self.name!r} exactly once: {current}; got {labels}."
+                )
+            meta["classes"] = entries
+
+    def move_class(self, label: str, offset: int) -> None:
+        order = self.labels()
+        i = order.index(self.class_info(label).label)
+        j = max(0, min(len(order) - 1, i + offset))
+        order.insert(j, order.pop(i))
+        self.reorder(order)
+
+    def delete_class(self, label: str) -> None:
+        """Delete a class and its images: an explicit user action."""
+        with self._editing() as meta:
+            entry = _find(meta["classes"], label, self.name)
+            meta["classes"].remove(entry)
+            shutil.rmtree(self.path / entry["folder"], ignore_errors=True)
+
+    # ---- samples ------------------------------------------------------------------
+    def _count(self, folder: str) -> int:
+        try:
+            return sum(1 for n in os.listdir(self.path / folder) if _is_sample(n))
+        except FileNotFoundError:
+            return 0
+
+    def samples(self, label: str | None = None) -> list[Sample]:
+        """Samples of one class (or of all classes in class order), newest first within a class."""
+        chosen = [self.class_info(label)] if label is not None else self.classes()
+        out: list[Sample] = []
+        for c in chosen:
+            folder = self.path / c.folder
+            names = sorted((n for n in os.listdir(folder) if _is_sample(n)), reverse=True) if folder.is_dir() else []
+            out.extend(Sample(c.label, folder / n) for n in names)
+        return out
+
+    def add_sample(self, label: str, source: images.ImageSource, name: str | None = None) -> Sample:
+        """Store ``source`` as a new PNG in class ``label``; the file appears complete or not at all."""
+        info = self.class_info(label)
+        img = images.bounded(images.load(source, name))
+        return self.add_png(info, images.to_png(img))
+
+    def add_png(self, info: ClassInfo, png: bytes) -> Sample:
+        folder = self.path / info.folder
+        while True:
+            stem = f"{time.time_ns() // 1000:016d}-{secrets.token_hex(3)}"
+            try:
+                atomic.write_new(folder / f"{stem}.png", png)
+                return Sample(info.label, folder / f"{stem}.png")
+            except FileExistsError:
+                continue
+
+    def add_samples(self, label: str, sources: list) -> list[Sample]:
+        return [self.add_sample(label, s) for s in sources]
+
+    def sample_path(self, label: str, name: str) -> Path:
+        """The path of sample ``name`` of class ``label``; refuses anything outside the class folder."""
+        info = self.class_info(label)
+        if Path(name).name != name or not _is_sample(name):
+            raise NotFound(f"{name!r} is not a sample name.")
+        path = self.path / info.folder / name
+        if not path.is_file():
+            raise NotFound(f"Class {info.label!r} has no sample {name!r}.")
+        return path
+
+    def delete_sample(self, label: str, name: str) -> None:
+        self.sample_path(label, name).unlink()
+
+    def counts(self) -> dict[str, int]:
+        return {c.label: c.count for c in self.classes()}
+
+    # ---- model --------------------------------------------------------------------
+    @property
+    def model_dir(self) -> Path:
+        return self.path / "model"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.path / ".cache"
+
+    def __repr__(self) -> str:
+        return f"Project({self.folder!r})"
+
+
+class Store:
+    """All projects under one root folder (``captures/`` by default)."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    def projects(self) -> list[Project]:
+        if not self.root.is_dir():
+            return []
+        found = [Project(self, d.name) for d in sorted(self.root.iterdir()) if (d / META).is_file()]
+        return sorted(found, key=lambda p: p.name.casefold())
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.projects()]
+
+    def project(self, name: str) -> Project:
+        """Find a project by name (case-insensitive) or by folder name."""
+        projects = self.projects()
+        for p in projects:
+            if p.name == name:
+                return p
+        for p in projects:
+            if p.name.casefold() == str(name).casefold() or p.folder == name:
+                return p
+        known = ", ".join(repr(p.name) for p in projects) or "none yet"
+        raise NotFound(f"No project named {name!r} in {self.root}; projects: {known}.")
+
+    def create(self, name: str, kind: str = "photo", classes: tuple[str, ...] | list[str] = DEFAULT_CLASSES) -> Project:
+        name = check_name(name, "project name")
+        if kind not in KINDS:
+            raise StudioError(f"Project kind must be one of {', '.join(KINDS)}; got {kind!r}.")
+        labels = [check_name(c, "class name") for c in classes]
+        for i, lb in enumerate(labels):
+            _refuse_duplicate(lb, labels[:i], "class", name)
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _lock(self.root):
+            _refuse_duplicate(name, self.names(), "project", None)
+            folder = folder_for(name, set(os.listdir(self.root)))
+            tmp = self.root / f".new-{folder}-{secrets.token_hex(4)}"
+            tmp.mkdir()
+            entries = []
+            for lb in labels:
+                f = folder_for(lb, {e["folder"] for e in entries} | RESERVED)
+                (tmp / f).mkdir()
+                entries.append({"label": lb, "folder": f, "enabled": True})
+            atomic.write_json(tmp / META, {
+                "schema": SCHEMA, "name": name, "kind": kind,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "classes": entries, "settings": {},
+            })
+            os.rename(tmp, self.root / folder)  # the project appears whole or not at all
+        return Project(self, folder)
+
+    def rename(self, name: str, new_name: str) -> Project:
+        """Rename a project; its folder keeps its name so nothing moves on disk."""
+        new_name = check_name(new_name, "project name")
+        project = self.project(name)
+        with _lock(self.root):
+            others = [p.name for p in self.projects() if p.folder != project.folder]
+            _refuse_duplicate(new_name, others, "project", None)
+            with project._editing() as meta:
+                meta["name"] = new_name
+        return project
+
+    def delete(self, name: str) -> None:
+        """Delete a project and everything in it: an explicit user action."""
+        project = self.project(name)
+        trash = self.root / f".deleted-{project.folder}-{secrets.token_hex(4)}"
+        os.rename(project.path, trash)  # disappears at once; the slow removal follows
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _is_sample(name: str) -> bool:
+    return not name.startswith(".") and images.is_image_name(name)
+
+
+def _find(entries: list[dict], label: str, project: str) -> dict:
+    for e in entries:
+        if e["label"] == label:
+            return e
+    for e in entries:
+        if e["label"].casefold() == str(label).casefold():
+            return e
+    raise NotFound(
+        f"Project {project!r} has no class {label!r}; its classes are: "
+        + ", ".join(repr(e["label"]) for e in entries)
+    )
+
+
+def _refuse_duplicate(name: str, existing: list[str], what: str, project: str | None) -> None:
+    for other in existing:
+        if other.casefold() == name.casefold():
+            where = f" in project {project!r}" if project else ""
+            raise Conflict(f"A {what} named {other!r} already exists{where}; choose another name.")
+
+
+@contextlib.contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``folder`` shared by all processes using the store."""
+    if not folder.is_dir():
+        raise NotFound(f"{folder} does not exist.")
+    with open(folder / ".lock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+

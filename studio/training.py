@@ -1,0 +1,177 @@
+"""Training a project's model: split as Teachable Machine does, fit, score, save."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
+from threadpoolctl import threadpool_limits
+
+from . import modelfile
+from .cache import FeatureCache
+from .errors import TrainingError
+from .evaluation import score
+from .models import make_estimator
+from .settings import ITERATIVE, TrainSettings
+from .store import Project
+
+MIN_PER_CLASS = 2
+Progress = Callable[[int, int, str], None]
+
+
+def split(y: list[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified per-class split: ``fraction`` of each class held back, rounded, but always
+    leaving at least one training image per class."""
+    rng = np.random.default_rng(seed)
+    y = np.asarray(y, dtype=object)
+    train, test = [], []
+    for label in dict.fromkeys(y.tolist()):
+        idx = np.flatnonzero(y == label)
+        idx = idx[rng.permutation(len(idx))]
+        n_test = min(len(idx) - 1, int(round(fraction * len(idx))))
+        test.extend(idx[:n_test].tolist())
+        train.extend(idx[n_test:].tolist())
+    return np.array(sorted(train), dtype=int), np.array(sorted(test), dtype=int)
+
+
+@dataclass
+class FitResult:
+    estimator: object
+    history: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def fit(X: np.ndarray, y: np.ndarray, settings: TrainSettings, labels: list[str],
+        X_mirror: np.ndarray | None = None, X_test: np.ndarray | None = None,
+        y_test: np.ndarray | None = None, progress: Progress | None = None) -> FitResult:
+    """Fit the settings' estimator on features ``X`` (plus mirrored copies when given).
+
+    Iterative models record accuracy and loss per epoch on train and test data.
+    """
+    y = np.asarray(y, dtype=object)
+    groups = np.arange(len(y))
+    if X_mirror is not None and len(X_mirror):
+        X, y, groups = np.vstack([X, X_mirror]), np.concatenate([y, y]), np.concatenate([groups, groups])
+    t0 = time.perf_counter()
+    est = make_estimator(settings, y, groups)
+    history: dict = {}
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if settings.model in ITERATIVE:
+            history = _fit_epochs(est, X, y, settings, labels, X_test, y_test, progress)
+        else:
+            est.fit(X, y)
+            if progress:
+                progress(1, 1, "Training")
+    return FitResult(est, history, time.perf_counter() - t0)
+
+
+def _fit_epochs(pipe, X, y, settings, labels, X_test, y_test, progress) -> dict:
+    scaler, mlp = pipe.named_steps["scale"], pipe.named_steps["model"]
+    Xs = scaler.fit_transform(X)
+    Xt = scaler.transform(X_test) if X_test is not None and len(X_test) else None
+    hist = {"epoch": [], "train_accuracy": [], "train_loss": [], "test_accuracy": [], "test_loss": []}
+    classes = np.array(sorted(set(labels)), dtype=object)
+    for epoch in range(1, settings.epochs + 1):
+        mlp.partial_fit(Xs, y, classes=classes)
+        hist["epoch"].append(epoch)
+        for part, data, truth in (("train", Xs, y), ("test", Xt, y_test)):
+            if data is None:
+                continue
+            proba = mlp.predict_proba(data)
+            hist[f"{part}_accuracy"].append(float((mlp.classes_[proba.argmax(1)] == truth).mean()))
+            hist[f"{part}_loss"].append(float(log_loss(truth, proba, labels=mlp.classes_)))
+        if progress:
+            progress(epoch, settings.epochs, f"Training epoch {epoch}/{settings.epochs}")
+    return {k: v for k, v in hist.items() if v}
+
+
+def check_counts(counts: dict[str, int], project_name: str) -> None:
+    if len(counts) < 2:
+        raise TrainingError(
+            f"Project {project_name!r} has {len(counts)} enabled class(es), but training needs at "
+            "least 2: add or enable a class."
+        )
+    for label, n in counts.items():
+        if n < MIN_PER_CLASS:
+            raise TrainingError(
+                f"Class {label!r} has {n} image{'s' if n != 1 else ''}, but training needs at least "
+                f"{MIN_PER_CLASS} per class: add images or disable the class."
+            )
+
+
+def train(project: Project, settings: TrainSettings | None = None,
+          progress: Progress | None = None) -> modelfile.ModelRecord:
+    """Train on the project's enabled classes, score the held-back images, save the model."""
+    settings = (settings or TrainSettings.from_dict(project.settings())).checked()
+    classes = [c for c in project.classes() if c.enabled]
+    check_counts({c.label: c.count for c in classes}, project.name)
+    labels = [c.label for c in classes]
+    samples = [s for c in classes for s in project.samples(c.label)]
+    y = np.array([s.label for s in samples], dtype=object)
+    spec = settings.spec("sketch" if project.kind == "sketch" else "crop")
+    report = _stages(progress, n_images=len(samples), n_fit=settings.epochs if settings.model in ITERATIVE else 1)
+
+    t0 = time.perf_counter()
+    cache = FeatureCache(project.cache_dir, spec)
+    variants = ("plain", "mirror") if settings.augment else ("plain",)
+    try:
+        vecs = cache.vectors([s.path for s in samples], variants, progress=report("read"))
+    except Exception as e:  # unreadable images: name them, train nothing
+        raise TrainingError(str(e)) from None
+    cache.save(keep=[s.path for s in project.samples()])
+    feature_seconds = time.perf_counter() - t0
+
+    tr, te = split(y.tolist(), settings.test_fraction, settings.seed)
+    X = vecs["plain"]
+    result = fit(X[tr], y[tr], settings, labels, vecs["mirror"][tr] if settings.augment else None,
+                 X[te], y[te], progress=report("fit"))
+    test = score(result.estimator, X[te], y[te], labels)
+    train_metrics = score(result.estimator, X[tr], y[tr], labels)
+    test["samples"] = [f"{samples[i].path.parent.name}/{samples[i].name}" for i in te]
+    metrics = {
+        "test": test,
+        "train": {k: train_metrics[k] for k in ("n", "accuracy", "per_class")},
+        "history": result.history,
+        "n_train": int(len(tr)), "n_test": int(len(te)),
+        "feature_seconds": round(feature_seconds, 3), "fit_seconds": round(result.seconds, 3),
+        "cache": {"hits": cache.hits, "misses": cache.misses},
+    }
+    record = modelfile.ModelRecord(result.estimator, labels, spec, settings.to_dict(), metrics,
+                                   project_name=project.name)
+    modelfile.save(project.model_dir, record)
+    return record
+
+
+def _stages(progress: Progress | None, n_images: int, n_fit: int):
+    """Map each stage's own (i, n) onto one overall (step, total) for the progress bar."""
+    total = n_images + n_fit
+
+    def stage(name: str) -> Progress | None:
+        if progress is None:
+            return None
+        start, size = (0, n_images) if name == "read" else (n_images, n_fit)
+        return lambda i, n, msg: progress(start + round(i * size / max(n, 1)), total, msg)
+    return stage
+
+
+def projection(project: Project, settings: TrainSettings | None = None) -> dict:
+    """The enabled classes' samples projected to 2-D with PCA on their features."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    settings = settings or TrainSettings.from_dict(project.settings())
+    spec = settings.spec("sketch" if project.kind == "sketch" else "crop")
+    samples = [s for c in project.classes() if c.enabled for s in project.samples(c.label)]
+    if len(samples) < 3:
+        raise TrainingError("Add at least 3 images to see your data on a map.")
+    X = FeatureCache(project.cache_dir, spec).vectors([s.path for s in samples])["plain"]
+    xy = PCA(n_components=2, random_state=0).fit_transform(StandardScaler().fit_transform(X))
+    return {"x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "label": [s.label for s in samples],
+            "sample": [s.name for s in samples]}
+
