@@ -9,6 +9,8 @@ from .errors import InvalidName
 
 MAX_NAME = 64
 _FOLDER_MAX = 48
+# Explicit direction overrides can make a name display as something else; plain RTL text is fine.
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def check_name(text: object, what: str = "name") -> str:
@@ -20,8 +22,7 @@ def check_name(text: object, what: str = "name") -> str:
         raise InvalidName(f"The {what} is empty: type at least one visible character.")
     if len(name) > MAX_NAME:
         raise InvalidName(f"The {what} has {len(name)} characters; at most {MAX_NAME} are allowed.")
-    bad = [c for c in name if unicodedata.category(c) in ("Cc", "Cs")]
-    if bad:
+    if any(unicodedata.category(c) in ("Cc", "Cs") or c in _BIDI_CONTROLS for c in name):
         raise InvalidName(f"The {what} {name!r} contains control characters; remove them.")
     return name
 
