@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import atomic, features, images
+from . import atomic, featurize
 from .errors import BadImage
 
 Progress = Callable[[int, int, str], None]
@@ -63,9 +63,9 @@ class FeatureCache:
             if not all(k in rows for k in keys.values()):
                 self.misses += 1
                 try:
-                    rgb = np.asarray(images.load(path))
+                    decoded = featurize.decode(path, self.spec)
                     for v, k in keys.items():
-                        rows[k] = features.extract(rgb, self.spec, mirror=(v == "mirror"))
+                        rows[k] = featurize.vector(decoded, self.spec, v)
                 except (BadImage, ValueError) as e:
                     failed.append(f"{path.parent.name}/{path.name} ({e})")
                     continue

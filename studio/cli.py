@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -43,7 +44,7 @@ def cmd_projects(args):
 
 @command("new", "create a project")
 def cmd_new(args):
-    p = _store(args).create(args.name, args.kind, tuple(args.classes) if args.classes else ("Class 1", "Class 2"))
+    p = _store(args).create(args.name, args.kind, tuple(args.classes) if args.classes else None)
     print(f"Created {p.kind} project {p.name!r} in {p.path}")
 
 
@@ -105,13 +106,39 @@ def cmd_reorder(args):
 
 
 # ---- samples ----------------------------------------------------------------------------
-@command("add", "add image files (or zips of images) to a class")
+@command("add", "add image files (or zips of images) to a class; sound files to a sound project's class")
 def cmd_add(args):
     from .transfer import add_files
-    report = add_files(_store(args).project(args.project), args.label, [Path(f) for f in args.files])
+    project = _store(args).project(args.project)
+    if project.kind == "sound":
+        return _add_sounds(project, args)
+    if args.split or args.keep_silence:
+        raise StudioError(f"--split and --keep-silence are for sound projects; {project.name!r} is a "
+                          f"{project.kind} project.")
+    report = add_files(project, args.label, [Path(f) for f in args.files])
     print(report.summary())
     if not report.added:
         raise StudioError("No image was added: " + "; ".join(f"{n} ({why})" for n, why in report.skipped[:5]))
+
+
+def _add_sounds(project, args) -> None:
+    """Each file as one clip, or (--split) cut into clips around its sounds (--keep-silence: all of it)."""
+    from .errors import BadImage
+    label = project.class_info(args.label).label
+    added, skipped = 0, []
+    for f in args.files:
+        try:
+            if args.split or args.keep_silence:
+                added += len(project.add_recording(label, Path(f), Path(f).name, args.seconds, not args.keep_silence))
+            else:
+                project.add_sample(label, Path(f), name=Path(f).name)
+                added += 1
+        except BadImage as e:
+            skipped.append(str(e))
+    print(f"Added {added} clip(s) to {label!r}." + (f" Skipped {len(skipped)} file(s): " + "; ".join(skipped)
+                                                     if skipped else ""))
+    if not added:
+        raise StudioError("No clip was added.")
 
 
 @command("samples", "list the images of a project or class")
@@ -127,7 +154,8 @@ def cmd_remove(args):
     print(f"Deleted {args.sample} from {args.label!r}")
 
 
-@command("import", "import a class-folder tree, a zip of one, or a Teachable Machine .tm file")
+@command("import", "import a class-folder tree, a zip of one, a Teachable Machine .tm file, or a studio export "
+         "made with --with-images")
 def cmd_import(args):
     from .transfer import import_into
     print(import_into(_store(args), args.project, args.source, args.kind).summary())
@@ -153,7 +181,9 @@ def cmd_train(args):
         model=args.model, features=args.features, size=args.size, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, hidden=args.hidden, C=args.C,
         k=args.k, seed=args.seed, test_fraction=args.test_fraction,
-        color=False if args.grey else None, augment=False if args.no_augment else None)
+        color=_switch(args.grey, args.colour, "--grey", "--colour"),
+        augment=_switch(args.no_augment, args.augment, "--no-augment", "--augment"))
+    settings.spec()  # refuse impossible feature settings before remembering them
     project.set_settings(settings.to_dict())
     last = [-1]
 
@@ -169,6 +199,13 @@ def cmd_train(args):
                "per_class": test["per_class"], "confusion": test["confusion"],
                "seconds": record.metrics["fit_seconds"] + record.metrics["feature_seconds"]}
     _emit(args, summary, _train_text(record))
+
+
+def _switch(off: bool, on: bool, off_flag: str, on_flag: str) -> bool | None:
+    """A remembered on/off training setting: changed by either flag, kept when neither is given."""
+    if off and on:
+        raise StudioError(f"Give {off_flag} or {on_flag}, not both.")
+    return False if off else (True if on else None)
 
 
 def _train_text(record) -> str:
@@ -207,7 +244,7 @@ def cmd_predict(args):
             print(f"{f}: {e}", file=sys.stderr)
             failed += 1
             continue
-        label = max(conf, key=conf.get)
+        label, _ = predictor.top_of(conf)
         rows.append({"image": f, "label": label, "confidence": conf[label], "confidences": conf})
         if not args.json:
             print(format_line(f, label, conf[label]))
@@ -221,9 +258,10 @@ def cmd_predict(args):
 def cmd_evaluate(args):
     import numpy as np
 
-    from . import images
+    from . import featurize, images, sounds
     from .evaluation import format_confusion, metrics
     predictor = _predictor(args)
+    is_sample = sounds.is_sound_name if featurize.is_sound(predictor.spec) else images.is_image_name
     folder = Path(args.folder)
     if not folder.is_dir():
         raise StudioError(f"{folder} is not a folder; give one sub-folder per class.")
@@ -234,13 +272,14 @@ def cmd_evaluate(args):
             ignored.append(sub.name)
             continue
         for f in sorted(sub.iterdir()):
-            if f.is_file() and images.is_image_name(f.name):
+            if f.is_file() and is_sample(f.name):
                 truth.append(known[sub.name.casefold()])
                 paths.append(f)
     if not paths:
-        raise StudioError(f"No images in {folder} under folders named like the classes {predictor.labels}.")
+        what = "clips" if is_sample is sounds.is_sound_name else "images"
+        raise StudioError(f"No {what} in {folder} under folders named like the classes {predictor.labels}.")
     proba = np.vstack([predictor.probabilities(paths[i:i + 64]) for i in range(0, len(paths), 64)])
-    pred = np.asarray(predictor.labels, dtype=object)[proba.argmax(1)]
+    pred = np.asarray(predictor.labels, dtype=object)[predictor.best(proba)]
     m = metrics(np.asarray(truth, dtype=object), pred, predictor.labels)
     m.pop("predicted")
     m["ignored_folders"] = ignored
@@ -274,8 +313,15 @@ def cmd_serve(args):
 
 
 # ---- parser -----------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr and exit status 1, like every other."""
+
+    def error(self, message: str):
+        self.exit(1, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="studio", description="Teachable-Machine-style classifier builder.")
+    p = _Parser(prog="studio", description="Teachable-Machine-style classifier builder.")
     p.add_argument("--version", action="version", version=f"studio {__version__}")
     p.add_argument("--captures", default=os.environ.get("STUDIO_CAPTURES") or "captures",
                    help="project store folder (default: $STUDIO_CAPTURES or ./captures)")
@@ -298,8 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
         (["--auth"], {"default": os.environ.get("STUDIO_AUTH"), "help": "user:password, or a file of them"}),
         (["--exports"], {"default": None, "help": "export folder (default ./exported)"}))
     add("projects", as_json)
-    add("new", (["name"], {}), (["--kind"], {"choices": ["photo", "sketch"], "default": "photo"}),
-        (["--classes"], {"nargs": "+", "help": "class labels (default: 'Class 1' 'Class 2')"}))
+    add("new", (["name"], {}), (["--kind"], {"choices": ["photo", "sketch", "sound"], "default": "photo"}),
+        (["--classes"], {"nargs": "+", "help": "class labels (default: 'Class 1' 'Class 2'; sound: "
+                                               "'Background noise' 'Class 2')"}))
     add("rename", proj, (["new_name"], {}))
     add("delete", proj, yes)
     add("classes", proj, as_json)
@@ -309,14 +356,23 @@ def build_parser() -> argparse.ArgumentParser:
     add("enable", proj, label)
     add("disable", proj, label)
     add("reorder", proj, (["labels"], {"nargs": "+", "help": "every class label, in the new order"}))
-    add("add", proj, label, (["files"], {"nargs": "+"}))
+    add("add", proj, label, (["files"], {"nargs": "+"}),
+        (["--split"], {"action": "store_true", "help": "sound projects: cut each recording into clips, one "
+                                                     "around each sound, skipping silence"}),
+        (["--keep-silence"], {"action": "store_true", "help": "sound projects: cut each recording into "
+                                                            "consecutive clips, silence included (background noise)"}),
+        (["--seconds"], {"type": float, "default": 1.0, "help": "clip length for --split (default 1)"}))
     add("samples", proj, (["label"], {"nargs": "?"}), as_json)
     add("remove", proj, label, (["sample"], {"help": "sample file name (see 'studio samples')"}))
     add("import", proj, (["source"], {}), (["--kind"], {"choices": ["photo", "sketch"], "default": "photo"}))
     add("save", proj, (["file"], {"help": "FILE.tm or FILE.zip"}), (["--force"], {"action": "store_true"}))
-    add("train", proj, (["--model"], {"choices": list(MODELS)}), (["--features"], {"choices": ["hog", "pixels"]}),
-        (["--size"], {"type": int}), (["--grey"], {"action": "store_true"}),
-        (["--no-augment"], {"action": "store_true"}), (["--epochs"], {"type": int}),
+    add("train", proj, (["--model"], {"choices": list(MODELS)}),
+        (["--features"], {"choices": ["hog", "pixels", "logmel"]}),
+        (["--size"], {"type": int}), (["--grey"], {"action": "store_true", "help": "grey features"}),
+        (["--colour", "--color"], {"action": "store_true", "help": "colour features (the default; undoes --grey)"}),
+        (["--no-augment"], {"action": "store_true", "help": "no mirrored copies of the training images"}),
+        (["--augment"], {"action": "store_true", "help": "mirrored copies (the default; undoes --no-augment)"}),
+        (["--epochs"], {"type": int}),
         (["--batch-size"], {"type": int}), (["--learning-rate"], {"type": float}),
         (["--hidden"], {"type": int}), (["--C"], {"type": float}), (["--k"], {"type": int}),
         (["--seed"], {"type": int}), (["--test-fraction"], {"type": float}),
@@ -342,14 +398,25 @@ def _confirm(args, what: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not sys.warnoptions:  # libraries' deprecation notices are not for the user (skl2onnx reads SVC's)
+        warnings.filterwarnings("ignore", category=FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args([*argv, "serve"])
     try:
-        args.func(args)
+        try:
+            args.func(args)
+        finally:
+            sys.stdout.flush()  # a reader that has gone shows up here rather than at exit
     except StudioError as e:
         print(f"studio: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except BrokenPipeError:  # e.g. 'studio predict ... | head': the reader has gone, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except OSError as e:  # a folder that cannot be written, a disk that is full: the user's to fix
+        print(f"studio: error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

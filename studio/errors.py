@@ -21,6 +21,11 @@ class BadImage(StudioError):
     """Input that cannot be decoded as an image, or is unsafe to decode."""
 
 
+class BadSound(BadImage):
+    """Input that cannot be decoded as a sound clip. A kind of BadImage so that every handler
+    of unreadable samples (training, prediction, the CLI) treats both kinds alike."""
+
+
 class TrainingError(StudioError):
     """Training data that cannot produce a model."""
 

@@ -18,7 +18,8 @@ def score(estimator, X: np.ndarray, y: list[str] | np.ndarray, labels: list[str]
     y = np.asarray(y, dtype=object)
     if len(y) == 0:
         return {"n": 0, "accuracy": None, "per_class": {}, "confusion": [], "report": "", "predicted": []}
-    pred = np.asarray(labels, dtype=object)[probabilities(estimator, X, labels).argmax(axis=1)]
+    # the estimator's own argmax, so ties go where estimator.predict puts them
+    pred = np.asarray(estimator.classes_, dtype=object)[estimator.predict_proba(X).argmax(axis=1)]
     return metrics(y, pred, labels)
 
 

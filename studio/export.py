@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, atomic, modelfile
+from . import __version__, atomic, features, featurize, modelfile
 from .errors import StudioError
 from .formats import DEFAULT_FORMATS, FORMATS
 from .names import folder_for
@@ -36,9 +36,12 @@ def metadata(record: modelfile.ModelRecord, files: dict[str, list[str]], extra: 
         "timeStamp": now,
         "packageName": "studio",
         "packageVersion": __version__,
+        **({"wordLabels": record.labels} if featurize.is_sound(record.spec) else {}),  # TM's audio name
         # studio's own
         "feature_spec": record.spec,
         "preprocessing": describe(record.spec),
+        **({} if featurize.is_sound(record.spec) else
+           {"sketch_framing": {"ink_below": features.SKETCH_INK, "margin": features.SKETCH_MARGIN}}),
         "model_id": record.id,
         "trained": record.created,
         "settings": record.settings,
@@ -52,24 +55,30 @@ def metadata(record: modelfile.ModelRecord, files: dict[str, list[str]], extra: 
 
 
 def describe(spec: dict) -> list[str]:
-    """The image-to-vector steps in words, for programs that reimplement them."""
-    steps = ["decode the image; apply EXIF rotation; flatten transparency onto white; convert to 8-bit RGB"]
+    """The input-to-vector steps in words, for programs that reimplement them."""
+    if featurize.is_sound(spec):
+        from .sounds import describe as describe_sound
+
+        return describe_sound(spec)
+    steps = ["decode the image; apply EXIF rotation; flatten transparency onto white with Pillow's "
+             "alpha_composite; convert to 8-bit RGB"]
     if spec.get("framing") == "sketch":
-        steps.append("crop to the bounding box of pixels whose smallest channel is below 230; pad with white "
-                     "to a centred square with a margin of 8% of the longer side (at least 1 px)")
+        steps.append(f"crop to the bounding box of pixels whose smallest channel is below {features.SKETCH_INK}; "
+                     f"pad with white to a centred square with a margin of round({features.SKETCH_MARGIN} * "
+                     "the longer side) (at least 1 px)")
     else:
-        steps.append("crop the largest centred square")
+        steps.append("crop the largest centred square (offsets rounded down)")
     steps.append(f"resize to {spec['size']}x{spec['size']} with Pillow's BILINEAR filter (skip if already that size)")
+    grey = "grey = round(0.299 R + 0.587 G + 0.114 B) in float32"
     if spec["kind"] == "pixels":
-        colour = "RGB, row-major, channels last" if spec.get("color", True) else \
-            "grey = round(0.299 R + 0.587 G + 0.114 B)"
+        colour = "RGB, row-major, channels last" if spec.get("color", True) else grey
         steps.append(f"take the pixels as float32 / 255 ({colour}) and flatten")
     else:
         c = spec["cell"]
-        planes = "each of R, G, B separately, concatenated" if spec.get("color", True) else \
-            "grey = round(0.299 R + 0.587 G + 0.114 B)"
-        steps.append(f"OpenCV HOGDescriptor(win={spec['size']}, block={2 * c}, stride={c}, cell={c}, "
-                     f"bins={spec.get('bins', 9)}) on {planes}; float32")
+        planes = "each of R, G, B separately, concatenated" if spec.get("color", True) else grey
+        steps.append(f"OpenCV 4 HOGDescriptor(win={spec['size']}, block={2 * c}, stride={c}, cell={c}, "
+                     f"bins={spec.get('bins', 9)}; unsigned gradients, no gamma correction, Gaussian window "
+                     f"sigma {c / 2:g}, L2-Hys 0.2) on {planes}; float32")
     return steps
 
 
@@ -101,6 +110,7 @@ def export(record: modelfile.ModelRecord, out: Path | None = None,
     try:
         files = {f: FORMATS[f].write(record, tmp) for f in formats}
         extra = {k: v for f in formats for k, v in FORMATS[f].extra_metadata(record).items()}
+        extra["snippets"] = {f: FORMATS[f].snippet(record) for f in formats if FORMATS[f].snippet(record)}
         if images:
             extra["dataset"] = _write_dataset(tmp / "dataset", images)
             files["dataset"] = ["dataset/"]

@@ -1,47 +1,100 @@
 """Export formats. Each says before writing whether a model converts (``check``), writes its
-files (``write``), names the packages a program needs (``needs``) and shows how to use them
-(``snippet``). New formats plug in by adding to ``FORMATS``."""
+files (``write``), names the pip packages a program needs (``needs``) and shows how to use
+them from your own code (``snippet``). New formats plug in by adding to ``FORMATS``.
+
+Every format also writes a standalone script that prints what ``studio predict`` prints:
+studio's feature module copied verbatim, a runtime block that loads the model, and a main.
+"""
 
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, atomic, modelfile
 from .errors import StudioError
+from .featurize import is_sound
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 # Types beyond skops' defaults that studio's estimators contain; pass them as ``trusted=``.
 SKOPS_TRUSTED = [
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.tree._tree.Tree",
+    "sklearn.calibration._CalibratedClassifier",  # svc, linear_svm
+    "sklearn.calibration._SigmoidCalibration",  # svc, linear_svm
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",  # mlp
+    "sklearn.tree._tree.Tree",  # forest
 ]
+ONNX_OPSETS = {"": 17, "ai.onnx.ml": 3}
+ONNX_INPUT = "features"
+# predict.mjs's packages, pinned; both ship their native binaries inside npm packages
+NODE_PACKAGES = {"onnxruntime-node": "1.30.0", "sharp": "0.35.5"}
+NODE_ENGINES = ">=20.9.0"  # sharp's minimum
 
 
-def standalone_script(runtime: str, needs: list[str]) -> str:
-    """``predict.py`` text: studio's feature module verbatim, a runtime block, and a main."""
-    source = (HERE / "features.py").read_text(encoding="utf-8")
-    tree = ast.parse(source)
-    first = tree.body[0]
-    body_start = first.end_lineno if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) else 0
-    feature_code = "\n".join(source.splitlines()[body_start:]).lstrip("\n")
+def feature_needs(spec: dict) -> list[str]:
+    """The pip packages the feature step of ``spec`` needs."""
+    if is_sound(spec):
+        return ["numpy", "scipy"]
+    return ["numpy", "pillow", *(["opencv-python-headless"] if spec.get("kind") == "hog" else [])]
+
+
+def pinned(packages: list[str]) -> list[str]:
+    """``name==version`` for each package as installed here, the versions the export was made with."""
+    out = []
+    for name in packages:
+        try:
+            out.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            out.append(name)
+    return out
+
+
+def _module_body(path: Path) -> str:
+    """A module's source without its docstring."""
+    source = path.read_text(encoding="utf-8")
+    first = ast.parse(source).body[0]
+    start = first.end_lineno if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) else 0
+    return "\n".join(source.splitlines()[start:]).strip("\n")
+
+
+def standalone_script(record: modelfile.ModelRecord, runtime: str, needs: list[str], name: str,
+                      fill: dict[str, str] | None = None) -> str:
+    """A standalone ``name`` script: studio's feature module verbatim, a reader for one input
+    file, a runtime block (``templates/runtime_<runtime>.txt``, placeholders from ``fill``) and a main."""
+    sound = is_sound(record.spec)
     header = (
-        f'"""Predict with a model exported by studio {__version__}; needs only {", ".join(needs)}.\n\n'
-        "    python predict.py IMAGE [IMAGE ...]\n\n"
-        "prints one line per image: <path><TAB><label><TAB><confidence>.\n"
+        f'"""Predict with a model exported by studio {__version__}; needs only {", ".join(needs)}:\n\n'
+        f"    pip install {' '.join(pinned(needs))}\n"
+        f"    python {name} {'SOUND.wav' if sound else 'IMAGE'} [...]   (--json: every class's confidence)\n\n"
+        "prints one line per file: <path><TAB><label><TAB><confidence>.\n"
         '"""\n'
     )
     runtime_code = (TEMPLATES / f"runtime_{runtime}.txt").read_text(encoding="utf-8")
-    main = (TEMPLATES / "predict_main.txt").read_text(encoding="utf-8")
-    return header + feature_code.rstrip() + "\n\n\n" + runtime_code.rstrip() + "\n" + main
+    for key, value in (fill or {}).items():
+        runtime_code = runtime_code.replace(key, value)
+    parts = [_module_body(HERE / ("audio.py" if sound else "features.py")),
+             (TEMPLATES / f"reader_{'sound' if sound else 'image'}.txt").read_text(encoding="utf-8"),
+             runtime_code, (TEMPLATES / "predict_main.txt").read_text(encoding="utf-8")]
+    return header + "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
 
 
-def _feature_needs(spec: dict) -> list[str]:
-    return ["opencv-python-headless"] if spec.get("kind") == "hog" else []
+def _example(record: modelfile.ModelRecord, needs: list[str], script: str, imports: str, body: str) -> str:
+    """A snippet: how to use this format from your own Python code, run from the export folder."""
+    what, default = ("SOUND.wav", "my_sound.wav") if is_sound(record.spec) else ("IMAGE", "my_image.jpg")
+    return (
+        f"# pip install {' '.join(pinned(needs))}\n"
+        f"# Run from the export folder: python example.py {what}\n"
+        f"import json\nimport sys\n\n{imports}\n"
+        f"from {script} import features_of  # studio's own feature code, copied into {script}.py\n\n"
+        "meta = json.load(open(\"metadata.json\", encoding=\"utf-8\"))\n"
+        f"path = sys.argv[1] if len(sys.argv) > 1 else \"{default}\"\n"
+        "x = features_of(path, meta[\"feature_spec\"])[None, :]  # float32, shape (1, n_features)\n"
+        + body
+    )
 
 
 @dataclass
@@ -53,6 +106,7 @@ class ExportFormat:
         """Raise StudioError if this model cannot be written in this format."""
 
     def write(self, record: modelfile.ModelRecord, folder: Path) -> list[str]:
+        """Write this format's files into ``folder``; return their names."""
         raise NotImplementedError
 
     def needs(self, record: modelfile.ModelRecord) -> list[str]:
@@ -60,6 +114,7 @@ class ExportFormat:
         return []
 
     def snippet(self, record: modelfile.ModelRecord) -> str:
+        """Python code that uses this format's files from the export folder."""
         return ""
 
     def extra_metadata(self, record: modelfile.ModelRecord) -> dict:
@@ -67,52 +122,94 @@ class ExportFormat:
         return {}
 
 
+def _write_all(folder: Path, files: dict[str, str | bytes]) -> list[str]:
+    for name, data in files.items():
+        atomic.write_bytes(folder / name, data.encode("utf-8") if isinstance(data, str) else data)
+    return list(files)
+
+
 class JoblibFormat(ExportFormat):
     def write(self, record, folder):
-        atomic.write_bytes(folder / "model.joblib", modelfile.dumps(record.estimator))
-        atomic.write_bytes(folder / "predict.py",
-                           standalone_script("joblib", self.needs(record)).encode("utf-8"))
-        return ["model.joblib", "predict.py"]
+        return _write_all(folder, {
+            "model.joblib": modelfile.dumps(record.estimator),
+            "predict.py": standalone_script(record, "joblib", self.needs(record), "predict.py"),
+        })
 
     def needs(self, record):
-        return ["numpy", "pillow", "scikit-learn", "joblib", *_feature_needs(record.spec)]
+        return [*feature_needs(record.spec), "scikit-learn", "joblib"]
 
     def snippet(self, record):
-        return (
-            "# pip install " + " ".join(self.needs(record)) + "\n"
-            "# Run from the export folder; predict.py holds the exact image-to-features code.\n"
-            "import joblib\n"
-            "from predict import extract, load_rgb, load_model, predict\n\n"
-            "model = joblib.load(\"model.joblib\")  # a plain scikit-learn Pipeline\n"
-            "model, labels, spec = load_model()\n"
-            "label, confidence, scores = predict(model, labels, spec, \"my_image.jpg\")\n"
-            "print(label, confidence, scores)\n\n"
-            "# or by hand: features for a batch, then scikit-learn as usual\n"
-            "X = [extract(load_rgb(p), spec) for p in [\"a.jpg\", \"b.jpg\"]]\n"
-            "print(model.predict(X), model.predict_proba(X))\n"
-        )
+        return _example(record, self.needs(record), "predict", "import joblib\n", (
+            "model = joblib.load(\"model.joblib\")  # a plain scikit-learn Pipeline; unpickle only files you trust\n"
+            "for label, p in zip(model.classes_, model.predict_proba(x)[0]):\n"
+            "    print(f\"{label}\\t{p:.4f}\")\n"
+        ))
 
 
 class SkopsFormat(ExportFormat):
     def write(self, record, folder):
         import skops.io as sio
 
-        atomic.write_bytes(folder / "model.skops", sio.dumps(record.estimator))
-        return ["model.skops"]
+        script = standalone_script(record, "skops", self.needs(record), "predict_skops.py",
+                                   {"__TRUSTED__": json.dumps(SKOPS_TRUSTED, indent=4)})
+        return _write_all(folder, {"model.skops": sio.dumps(record.estimator), "predict_skops.py": script})
 
     def needs(self, record):
-        return ["numpy", "scikit-learn", "skops"]
+        return [*feature_needs(record.spec), "scikit-learn", "skops"]
 
     def snippet(self, record):
-        trusted = ",\n    ".join(repr(t) for t in SKOPS_TRUSTED)
-        return (
-            "# pip install " + " ".join(self.needs(record)) + "\n"
-            "import skops.io as sio\n\n"
-            "# skops never runs code from the file; these are the only non-default types studio uses\n"
-            f"TRUSTED = [\n    {trusted},\n]\n"
+        trusted = "".join(f"    {t!r},\n" for t in SKOPS_TRUSTED)
+        return _example(record, self.needs(record), "predict_skops", "import skops.io as sio\n", (
+            "# skops runs no code from the file; these are the only types beyond its defaults that studio uses\n"
+            f"TRUSTED = [\n{trusted}]\n"
             "model = sio.load(\"model.skops\", trusted=TRUSTED)\n"
-            "# features: see predict.py (extract, load_rgb) or metadata.json's \"preprocessing\"\n"
-        )
+            "for label, p in zip(model.classes_, model.predict_proba(x)[0]):\n"
+            "    print(f\"{label}\\t{p:.4f}\")\n"
+        ))
+
+
+def onnx_model(record: modelfile.ModelRecord) -> bytes:
+    """The model as ONNX: float32 features in, ``label`` and ``probabilities`` (float64) out.
+
+    The scaler is written as float32 Sub and Div nodes, exactly the arithmetic scikit-learn
+    does on float32 features, and the model itself computes in float64 as scikit-learn does,
+    so a random forest's thresholds compare the same numbers and flip no decision.
+    """
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from skl2onnx import to_onnx
+
+    steps = getattr(record.estimator, "named_steps", {})
+    scaler, model = steps.get("scale"), steps.get("model")
+    if scaler is None or model is None or getattr(scaler, "mean_", None) is None:
+        raise StudioError("Only studio's own models (a scaler and a classifier) can be exported to ONNX.")
+    dim = int(scaler.n_features_in_)
+    with warnings.catch_warnings():  # skl2onnx reads SVC attributes scikit-learn 1.9 deprecates
+        warnings.simplefilter("ignore", FutureWarning)
+        onx = to_onnx(model, np.zeros((1, dim), np.float64), options={id(model): {"zipmap": False}},
+                      target_opset=ONNX_OPSETS)
+    graph = onx.graph
+    inner = graph.input[0].name
+    del graph.input[:]
+    graph.input.append(helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, [None, dim]))
+    graph.initializer.extend([numpy_helper.from_array(scaler.mean_.astype(np.float32), "scaler_mean"),
+                              numpy_helper.from_array(scaler.scale_.astype(np.float32), "scaler_scale")])
+    nodes = [helper.make_node("Sub", [ONNX_INPUT, "scaler_mean"], ["centred"], name="scaler_sub"),
+             helper.make_node("Div", ["centred", "scaler_scale"], ["scaled"], name="scaler_div"),
+             helper.make_node("Cast", ["scaled"], [inner], to=TensorProto.DOUBLE, name="to_double"),
+             *graph.node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.name = "studio"
+    onx.producer_name, onx.producer_version = "studio", __version__
+    helper.set_model_props(onx, {"labels": json.dumps(record.labels, ensure_ascii=False),
+                                 "feature_spec": json.dumps(record.spec)})
+    outputs = [o.name for o in graph.output]
+    if outputs != ["label", "probabilities"]:
+        raise StudioError(f"The ONNX converter gave outputs {outputs}, not label and probabilities.")
+    onnx.checker.check_model(onx)
+    return onx.SerializeToString()
 
 
 class OnnxFormat(ExportFormat):
@@ -120,57 +217,93 @@ class OnnxFormat(ExportFormat):
         super().__init__(name, title)
         self._converted: dict[str, bytes] = {}
 
-    def convert(self, record) -> bytes:
+    def convert(self, record: modelfile.ModelRecord) -> bytes:
+        """The ONNX bytes of ``record`` (converted once per model), or StudioError saying why not."""
         if record.id not in self._converted:
-            import numpy as np
-            from skl2onnx import to_onnx
-
-            model = record.estimator.named_steps["model"] if hasattr(record.estimator, "named_steps") else record.estimator
-            dim = int(record.estimator.n_features_in_)
             try:
-                onx = to_onnx(record.estimator, np.zeros((1, dim), dtype=np.float32),
-                              options={id(model): {"zipmap": False}}, target_opset=17)
+                data = onnx_model(record)
+            except StudioError:
+                raise
             except Exception as e:  # skl2onnx raises many kinds; all mean "not convertible"
                 raise StudioError(f"The {record.settings.get('model')} model cannot be exported to ONNX "
                                   f"({e.__class__.__name__}: {str(e)[:200]}); choose joblib or skops.") from None
-            self._converted = {record.id: onx.SerializeToString()}
+            self._converted = {record.id: data}
         return self._converted[record.id]
 
     def check(self, record):
         self.convert(record)
 
     def write(self, record, folder):
-        atomic.write_bytes(folder / "model.onnx", self.convert(record))
-        script = standalone_script("onnx", self.needs(record))
-        atomic.write_bytes(folder / "predict_onnx.py", script.replace("predict.py", "predict_onnx.py").encode())
-        return ["model.onnx", "predict_onnx.py"]
+        files: dict[str, str | bytes] = {
+            "model.onnx": self.convert(record),
+            "predict_onnx.py": standalone_script(record, "onnx", self.needs(record), "predict_onnx.py"),
+        }
+        if not is_sound(record.spec):
+            files.update({
+                "predict.mjs": (TEMPLATES / "predict.mjs").read_text(encoding="utf-8"),
+                "package.json": json.dumps(package_json(record), indent=2) + "\n",
+                # onnxruntime-node's install script would fetch CUDA libraries from outside npm;
+                # its CPU build and sharp need no install script
+                ".npmrc": "ignore-scripts=true\n",
+            })
+        return _write_all(folder, files)
 
     def needs(self, record):
-        return ["numpy", "pillow", "onnxruntime", *_feature_needs(record.spec)]
+        return [*feature_needs(record.spec), "onnxruntime"]
 
     def extra_metadata(self, record):
-        return {"onnx": {"file": "model.onnx", "input": "float32 [N, %d] feature vectors" %
-                         int(record.estimator.n_features_in_), "outputs": ["label", "probabilities"],
-                         "classes": [str(c) for c in record.estimator.classes_]}}
+        node = None if is_sound(record.spec) else {
+            "script": "predict.mjs", "packages": NODE_PACKAGES, "node": NODE_ENGINES,
+            "run": "npm install && node predict.mjs IMAGE [IMAGE ...]", "snippet": node_snippet()}
+        return {"onnx": {"file": "model.onnx", "input": ONNX_INPUT,
+                         "input_shape": ["N", int(record.estimator.n_features_in_)], "input_type": "float32",
+                         "outputs": {"label": "the top class, [N]", "probabilities": "float64 [N, classes]"},
+                         "classes": [str(c) for c in record.estimator.classes_], "opsets": ONNX_OPSETS},
+                "node": node}
 
     def snippet(self, record):
-        return (
-            "# pip install " + " ".join(self.needs(record)) + "\n"
-            "import json\nimport onnxruntime as ort\n"
-            "from predict_onnx import extract, load_rgb\n\n"
-            "meta = json.load(open(\"metadata.json\", encoding=\"utf-8\"))\n"
-            "session = ort.InferenceSession(\"model.onnx\")\n"
-            "x = extract(load_rgb(\"my_image.jpg\"), meta[\"feature_spec\"])[None, :]\n"
-            "label, probabilities = session.run(None, {session.get_inputs()[0].name: x})\n"
-            "print(label[0], dict(zip(meta[\"onnx\"][\"classes\"], probabilities[0])))\n"
-        )
+        return _example(record, self.needs(record), "predict_onnx", "import onnxruntime as ort\n", (
+            "session = ort.InferenceSession(\"model.onnx\", providers=[\"CPUExecutionProvider\"])\n"
+            f"label, probabilities = session.run([\"label\", \"probabilities\"], {{\"{ONNX_INPUT}\": x}})\n"
+            "for cls, p in zip(meta[\"onnx\"][\"classes\"], probabilities[0]):\n"
+            "    print(f\"{cls}\\t{p:.4f}\")\n"
+        ))
+
+
+def package_json(record: modelfile.ModelRecord) -> dict:
+    return {"name": "studio-export", "private": True, "type": "module",
+            "description": f"Predict with the studio model {record.project_name!r} in Node.js: node predict.mjs IMAGE",
+            "engines": {"node": NODE_ENGINES}, "dependencies": NODE_PACKAGES}
+
+
+def node_snippet() -> str:
+    """JavaScript that uses predict.mjs's functions from the export folder."""
+    return (
+        "// npm install, then: node example.mjs IMAGE\n"
+        "import { loadModel, predict } from './predict.mjs';\n\n"
+        "const model = await loadModel();\n"
+        "const { label, confidence, confidences } = await predict(model, process.argv[2] ?? 'my_image.jpg');\n"
+        "for (const [cls, p] of Object.entries(confidences)) console.log(`${cls}\\t${p.toFixed(4)}`);\n"
+    )
 
 
 FORMATS: dict[str, ExportFormat] = {
     f.name: f for f in (
         JoblibFormat("joblib", "scikit-learn (joblib) + predict.py"),
-        SkopsFormat("skops", "skops (safe to load)"),
-        OnnxFormat("onnx", "ONNX + predict_onnx.py (onnxruntime)"),
+        SkopsFormat("skops", "skops (safe to load) + predict_skops.py"),
+        OnnxFormat("onnx", "ONNX + predict_onnx.py (onnxruntime) + predict.mjs (Node.js)"),
     )
 }
 DEFAULT_FORMATS = ("joblib", "skops", "onnx")
+
+
+def available_formats(record: modelfile.ModelRecord) -> dict[str, str | None]:
+    """{format name: None if ``record`` can be exported in it, else the reason it cannot}."""
+    out: dict[str, str | None] = {}
+    for name, fmt in FORMATS.items():
+        try:
+            fmt.check(record)
+            out[name] = None
+        except StudioError as e:
+            out[name] = str(e)
+    return out

@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
+from .errors import TrainingError
 from .settings import TrainSettings
 
 
@@ -24,6 +25,9 @@ def _calibrated(base, y: np.ndarray, groups: np.ndarray, seed: int):
     Folds keep an image and its mirrored copy together (``groups``), so calibration is
     fitted on decision values of images the fold's model has not seen in any form.
     """
+    if min(np.count_nonzero(y == c) for c in np.unique(y)) < 2:
+        raise TrainingError("Calibrating a support vector machine's confidences needs at least 2 training "
+                            "images of every class: add images or hold fewer back for testing.")
     per_class = min(np.unique(groups[y == c]).size for c in np.unique(y))
     folds = max(2, min(5, per_class))
     if per_class < 2:  # a class with one distinct image: plain folds are all we can do

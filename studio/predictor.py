@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import features, images, modelfile
-from .errors import BadImage, StudioError
+from . import featurize, images, modelfile
+from .errors import StudioError
 from .store import Project
 
 
@@ -24,6 +24,9 @@ class Predictor:
         if missing:
             raise StudioError(f"The model does not know the label(s) {missing}; its classes are {classes}.")
         self._order = [classes.index(lb) for lb in self.labels]
+        # Label indices in the estimator's own class order: ties between confidences go to the
+        # class it lists first, as its predict() does (k-NN and forest votes do tie).
+        self._rank = sorted(range(len(self.labels)), key=lambda i: self._order[i])
 
     @classmethod
     def from_project(cls, project: Project) -> Predictor:
@@ -35,11 +38,8 @@ class Predictor:
         return cls(record.estimator, record.labels, record.spec, record.info())
 
     def vector(self, image: images.ImageSource) -> np.ndarray:
-        rgb = image if _is_rgb_array(image) else np.asarray(images.load(image))
-        try:
-            return features.extract(rgb, self.spec)
-        except ValueError as e:  # e.g. an empty sketch
-            raise BadImage(str(e)) from None
+        """Features of an image, or of a sound (path, bytes, Clip or (rate, samples)) for sound models."""
+        return featurize.featurize(image, self.spec)
 
     def probabilities(self, batch: list) -> np.ndarray:
         """(n, classes) confidences in label order."""
@@ -53,14 +53,19 @@ class Predictor:
     def predict_batch(self, batch: list) -> list[dict[str, float]]:
         return [dict(zip(self.labels, map(float, row))) for row in self.probabilities(batch)]
 
-    def top(self, image: images.ImageSource) -> tuple[str, float]:
-        conf = self.predict(image)
-        label = max(conf, key=conf.get)
+    def best(self, proba: np.ndarray) -> np.ndarray:
+        """The top class's index (in label order) of each row of ``probabilities``; equals
+        ``estimator.predict`` even when confidences tie."""
+        rank = np.asarray(self._rank, dtype=int)
+        return rank[np.asarray(proba)[:, rank].argmax(axis=1)]
+
+    def top_of(self, conf: dict[str, float]) -> tuple[str, float]:
+        """The top (label, confidence) of a ``predict`` result, ties broken as ``best`` does."""
+        label = max((self.labels[i] for i in self._rank), key=conf.__getitem__)  # first maximum
         return label, conf[label]
 
-
-def _is_rgb_array(x) -> bool:
-    return isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.ndim == 3 and x.shape[2] == 3
+    def top(self, image: images.ImageSource) -> tuple[str, float]:
+        return self.top_of(self.predict(image))
 
 
 def format_line(path: str | Path, label: str, confidence: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from . import features
+from . import audio, features
 from .errors import StudioError
 
 MODELS = {
@@ -67,8 +67,9 @@ class TrainSettings:
 
         if self.model not in MODELS:
             raise StudioError(f"Model must be one of {', '.join(MODELS)}; got {self.model!r}.")
-        if self.features not in features.FEATURE_KINDS:
-            raise StudioError(f"Features must be one of {', '.join(features.FEATURE_KINDS)}; got {self.features!r}.")
+        if self.features not in features.FEATURE_KINDS + audio.SOUND_KINDS:
+            kinds = features.FEATURE_KINDS + audio.SOUND_KINDS
+            raise StudioError(f"Features must be one of {', '.join(kinds)}; got {self.features!r}.")
         num("size", int, 0, 256)
         num("epochs", int, 1, 1000)
         num("batch_size", int, 1, 4096)
@@ -82,7 +83,27 @@ class TrainSettings:
         return self
 
     def spec(self, framing: str = "crop") -> dict:
+        if self.features in audio.SOUND_KINDS:
+            return audio.make_sound_spec(kind=self.features)
         try:
             return features.make_spec(self.features, self.size or None, self.color, framing)
         except ValueError as e:
             raise StudioError(str(e)) from None
+
+    def spec_for(self, project_kind: str) -> dict:
+        """The feature spec for a project of ``project_kind``: image features cannot read sounds."""
+        allowed = feature_kinds(project_kind)
+        if self.features not in allowed:
+            raise StudioError(f"A {project_kind} project takes {' or '.join(allowed)} features; "
+                              f"got {self.features!r}.")
+        return self.spec("sketch" if project_kind == "sketch" else "crop")
+
+
+def feature_kinds(project_kind: str) -> tuple[str, ...]:
+    """The feature kinds a project of ``project_kind`` can train with, its default first."""
+    return audio.SOUND_KINDS if project_kind == "sound" else features.FEATURE_KINDS
+
+
+def defaults_for(project_kind: str) -> dict:
+    """The settings a new project of ``project_kind`` starts with (stored in its project.json)."""
+    return {"features": audio.SOUND_KINDS[0]} if project_kind == "sound" else {}

@@ -17,13 +17,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import atomic, images
-from .errors import Conflict, NotFound, StudioError
+from . import atomic, images, sounds
+from .errors import BadSound, Conflict, NotFound, StudioError
 from .names import check_name, folder_for
+from .settings import defaults_for
 
 SCHEMA = 1
-KINDS = ("photo", "sketch")
+KINDS = ("photo", "sketch", "sound")
 DEFAULT_CLASSES = ("Class 1", "Class 2")
+BACKGROUND = "Background noise"  # a sound project's first class, as in Teachable Machine
 META = "project.json"
 RESERVED = {"model", ".cache", ".trash"}  # project sub-folders that are not classes
 
@@ -94,9 +96,11 @@ class Project:
             meta["settings"] = dict(settings)
 
     def classes(self) -> list[ClassInfo]:
+        meta = self.meta()
+        kind = meta.get("kind", "photo")
         return [
-            ClassInfo(c["label"], c["folder"], bool(c.get("enabled", True)), self._count(c["folder"]))
-            for c in self.meta()["classes"]
+            ClassInfo(c["label"], c["folder"], bool(c.get("enabled", True)), self._count(c["folder"], kind))
+            for c in meta["classes"]
         ]
 
     def labels(self, enabled_only: bool = False) -> list[str]:
@@ -159,35 +163,58 @@ class Project:
             shutil.rmtree(self.path / entry["folder"], ignore_errors=True)
 
     # ---- samples ------------------------------------------------------------------
-    def _count(self, folder: str) -> int:
+    def _count(self, folder: str, kind: str) -> int:
         try:
-            return sum(1 for n in os.listdir(self.path / folder) if _is_sample(n))
+            return sum(1 for n in os.listdir(self.path / folder) if _is_sample(n, kind))
         except FileNotFoundError:
             return 0
 
     def samples(self, label: str | None = None) -> list[Sample]:
         """Samples of one class (or of all classes in class order), newest first within a class."""
         chosen = [self.class_info(label)] if label is not None else self.classes()
+        kind = self.kind
         out: list[Sample] = []
         for c in chosen:
             folder = self.path / c.folder
-            names = sorted((n for n in os.listdir(folder) if _is_sample(n)), reverse=True) if folder.is_dir() else []
+            names = sorted((n for n in os.listdir(folder) if _is_sample(n, kind)), reverse=True) \
+                if folder.is_dir() else []
             out.extend(Sample(c.label, folder / n) for n in names)
         return out
 
-    def add_sample(self, label: str, source: images.ImageSource, name: str | None = None) -> Sample:
-        """Store ``source`` as a new PNG in class ``label``; the file appears complete or not at all."""
+    def add_sample(self, label: str, source: images.ImageSource | sounds.SoundSource,
+                   name: str | None = None) -> Sample:
+        """Store ``source`` as a new PNG (a sound project: a WAV clip) in class ``label``; the
+        file appears complete or not at all."""
         info = self.class_info(label)
+        if self.kind == "sound":
+            clip = sounds.checked_clip(sounds.load(source, name), name or "the clip")
+            return self._add_file(info, sounds.to_wav(clip), sounds.SAMPLE_SUFFIX)
         img = images.bounded(images.load(source, name))
         return self.add_png(info, images.to_png(img))
 
+    def add_recording(self, label: str, source: sounds.SoundSource, name: str | None = None,
+                      seconds: float = sounds.CLIP_SECONDS, skip_silence: bool = True) -> list[Sample]:
+        """Split a recording into clips of ``seconds`` (one per sound, or consecutive ones when
+        ``skip_silence`` is False, as for background noise) and store each in class ``label``."""
+        if self.kind != "sound":
+            raise StudioError(f"Project {self.name!r} is a {self.kind} project; only sound projects take recordings.")
+        info = self.class_info(label)
+        clips = sounds.split(sounds.load(source, name), seconds, skip_silence)
+        if not clips:
+            raise BadSound(f"{name or 'The recording'} holds no sound louder than its background; to keep all "
+                           "of it (e.g. for background noise), split it without skipping silence.")
+        return [self._add_file(info, sounds.to_wav(c), sounds.SAMPLE_SUFFIX) for c in clips]
+
     def add_png(self, info: ClassInfo, png: bytes) -> Sample:
+        return self._add_file(info, png, ".png")
+
+    def _add_file(self, info: ClassInfo, data: bytes, suffix: str) -> Sample:
         folder = self.path / info.folder
         while True:
             stem = f"{time.time_ns() // 1000:016d}-{secrets.token_hex(3)}"
             try:
-                atomic.write_new(folder / f"{stem}.png", png)
-                return Sample(info.label, folder / f"{stem}.png")
+                atomic.write_new(folder / f"{stem}{suffix}", data)
+                return Sample(info.label, folder / f"{stem}{suffix}")
             except FileExistsError:
                 continue
 
@@ -197,7 +224,7 @@ class Project:
     def sample_path(self, label: str, name: str) -> Path:
         """The path of sample ``name`` of class ``label``; refuses anything outside the class folder."""
         info = self.class_info(label)
-        if Path(name).name != name or not _is_sample(name):
+        if Path(name).name != name or not _is_sample(name, self.kind):
             raise NotFound(f"{name!r} is not a sample name.")
         path = self.path / info.folder / name
         if not path.is_file():
@@ -250,10 +277,14 @@ class Store:
         known = ", ".join(repr(p.name) for p in projects) or "none yet"
         raise NotFound(f"No project named {name!r} in {self.root}; projects: {known}.")
 
-    def create(self, name: str, kind: str = "photo", classes: tuple[str, ...] | list[str] = DEFAULT_CLASSES) -> Project:
+    def create(self, name: str, kind: str = "photo", classes: tuple[str, ...] | list[str] | None = None) -> Project:
+        """A new project; its classes default to Teachable Machine's ("Class 1", "Class 2", or
+        "Background noise", "Class 2" for sound)."""
         name = check_name(name, "project name")
         if kind not in KINDS:
             raise StudioError(f"Project kind must be one of {', '.join(KINDS)}; got {kind!r}.")
+        if classes is None:
+            classes = (BACKGROUND, DEFAULT_CLASSES[1]) if kind == "sound" else DEFAULT_CLASSES
         labels = [check_name(c, "class name") for c in classes]
         for i, lb in enumerate(labels):
             _refuse_duplicate(lb, labels[:i], "class", name)
@@ -270,7 +301,8 @@ class Store:
                 entries.append({"label": lb, "folder": f, "enabled": True})
             atomic.write_json(tmp / META, {
                 "schema": SCHEMA, "name": name, "kind": kind,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "classes": entries, "settings": {},
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "classes": entries,
+                "settings": defaults_for(kind),
             })
             os.rename(tmp, self.root / folder)  # the project appears whole or not at all
         return Project(self, folder)
@@ -294,8 +326,10 @@ class Store:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def _is_sample(name: str) -> bool:
-    return not name.startswith(".") and images.is_image_name(name)
+def _is_sample(name: str, kind: str) -> bool:
+    if name.startswith("."):
+        return False
+    return name.lower().endswith(sounds.SAMPLE_SUFFIX) if kind == "sound" else images.is_image_name(name)
 
 
 def _find(entries: list[dict], label: str, project: str) -> dict:

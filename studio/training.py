@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_limits
 
-from . import modelfile
+from . import featurize, modelfile
 from .cache import FeatureCache
 from .errors import TrainingError
 from .evaluation import score
@@ -26,14 +26,15 @@ Progress = Callable[[int, int, str], None]
 
 def split(y: list[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified per-class split: ``fraction`` of each class held back, rounded, but always
-    leaving at least one training image per class."""
+    leaving at least MIN_PER_CLASS training images per class (all of a smaller class): the
+    SVMs' calibration folds need two of every class."""
     rng = np.random.default_rng(seed)
     y = np.asarray(y, dtype=object)
     train, test = [], []
     for label in dict.fromkeys(y.tolist()):
         idx = np.flatnonzero(y == label)
         idx = idx[rng.permutation(len(idx))]
-        n_test = min(len(idx) - 1, int(round(fraction * len(idx))))
+        n_test = max(0, min(len(idx) - MIN_PER_CLASS, int(round(fraction * len(idx)))))
         test.extend(idx[:n_test].tolist())
         train.extend(idx[n_test:].tolist())
     return np.array(sorted(train), dtype=int), np.array(sorted(test), dtype=int)
@@ -49,14 +50,16 @@ class FitResult:
 def fit(X: np.ndarray, y: np.ndarray, settings: TrainSettings, labels: list[str],
         X_mirror: np.ndarray | None = None, X_test: np.ndarray | None = None,
         y_test: np.ndarray | None = None, progress: Progress | None = None) -> FitResult:
-    """Fit the settings' estimator on features ``X`` (plus mirrored copies when given).
-
-    Iterative models record accuracy and loss per epoch on train and test data.
+    """Fit the settings' estimator on features ``X`` (plus augmented copies when given:
+    ``X_mirror`` stacks one or more whole copies of ``X``, row for row: mirror images, or a
+    slower and a faster copy of each clip). Iterative models record accuracy and loss per epoch
+    on train and test data.
     """
     y = np.asarray(y, dtype=object)
     groups = np.arange(len(y))
     if X_mirror is not None and len(X_mirror):
-        X, y, groups = np.vstack([X, X_mirror]), np.concatenate([y, y]), np.concatenate([groups, groups])
+        copies = 1 + len(X_mirror) // max(len(X), 1)
+        X, y, groups = np.vstack([X, X_mirror]), np.tile(y, copies), np.tile(groups, copies)
     t0 = time.perf_counter()
     est = make_estimator(settings, y, groups)
     history: dict = {}
@@ -114,12 +117,12 @@ def train(project: Project, settings: TrainSettings | None = None,
     labels = [c.label for c in classes]
     samples = [s for c in classes for s in project.samples(c.label)]
     y = np.array([s.label for s in samples], dtype=object)
-    spec = settings.spec("sketch" if project.kind == "sketch" else "crop")
+    spec = settings.spec_for(project.kind)
     report = _stages(progress, n_images=len(samples), n_fit=settings.epochs if settings.model in ITERATIVE else 1)
 
     t0 = time.perf_counter()
     cache = FeatureCache(project.cache_dir, spec)
-    variants = ("plain", "mirror") if settings.augment else ("plain",)
+    variants = featurize.variants(spec, settings.augment)
     try:
         vecs = cache.vectors([s.path for s in samples], variants, progress=report("read"))
     except Exception as e:  # unreadable images: name them, train nothing
@@ -129,7 +132,8 @@ def train(project: Project, settings: TrainSettings | None = None,
 
     tr, te = split(y.tolist(), settings.test_fraction, settings.seed)
     X = vecs["plain"]
-    result = fit(X[tr], y[tr], settings, labels, vecs["mirror"][tr] if settings.augment else None,
+    extra = np.vstack([vecs[v][tr] for v in variants[1:]]) if len(variants) > 1 else None
+    result = fit(X[tr], y[tr], settings, labels, extra,
                  X[te], y[te], progress=report("fit"))
     test = score(result.estimator, X[te], y[te], labels)
     train_metrics = score(result.estimator, X[tr], y[tr], labels)
@@ -166,7 +170,7 @@ def projection(project: Project, settings: TrainSettings | None = None) -> dict:
     from sklearn.preprocessing import StandardScaler
 
     settings = settings or TrainSettings.from_dict(project.settings())
-    spec = settings.spec("sketch" if project.kind == "sketch" else "crop")
+    spec = settings.spec_for(project.kind)
     samples = [s for c in project.classes() if c.enabled for s in project.samples(c.label)]
     if len(samples) < 3:
         raise TrainingError("Add at least 3 images to see your data on a map.")

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import atomic, features, images
 from .errors import BadImage, StudioError
+from .names import folder_for
 from .store import Project, Store
 
 MAX_ENTRIES = 50_000
@@ -51,7 +52,8 @@ class ImportReport:
             reasons: dict[str, int] = {}
             for _, why in self.skipped:
                 reasons[why] = reasons.get(why, 0) + 1
-            text += f" Skipped {len(self.skipped)} file(s): " + "; ".join(f"{n} {why}" for why, n in reasons.items()) + "."
+            text += (f" Skipped {len(self.skipped)} file(s): "
+                     + "; ".join(f"{n} {why}" for why, n in reasons.items()) + ".")
         return text
 
 
@@ -104,7 +106,9 @@ def _name(source: Path | bytes) -> str:
 def _class_entries(entries) -> Iterator[tuple[str | None, str, bytes | None, str]]:
     """(class name or None, entry name, data, reason) for ImageFolder-style archives."""
     entries = list(entries)
-    paths = [p for p, _, _ in entries]
+    # Only the images decide whether a wrapper folder surrounds the class folders: a zip made
+    # by macOS also holds __MACOSX/..., and a README may sit beside the class folders.
+    paths = [p for p, data, _ in entries if data is not None]
     strip = 0
     firsts = {p.parts[0] for p in paths if len(p.parts) > 1}
     if len(firsts) == 1 and all(len(p.parts) >= 3 for p in paths if p.parts[0] in firsts):
@@ -116,7 +120,8 @@ def _class_entries(entries) -> Iterator[tuple[str | None, str, bytes | None, str
 
 # ---- import ---------------------------------------------------------------------------------
 def import_into(store: Store, project_name: str, source: str | Path, kind: str = "photo") -> ImportReport:
-    """Import a class-folder tree, a zip of one, or a ``.tm`` file into a project (created if new)."""
+    """Import a class-folder tree, a zip of one, a ``.tm`` file, or a studio export made with its
+    images (its labels, class order and settings kept) into a project (created if new)."""
     source = Path(source)
     if not source.exists():
         raise StudioError(f"{source} does not exist; give a folder, a .zip or a .tm file.")
@@ -125,7 +130,15 @@ def import_into(store: Store, project_name: str, source: str | Path, kind: str =
     except StudioError:
         project = None
     report = ImportReport()
-    if source.is_dir():
+    from .reopen import exported_dataset  # a studio export made with its training images
+
+    exported = exported_dataset(source)
+    if exported is not None:
+        items = exported.items
+        if project is None:
+            project = store.create(project_name, exported.kind, classes=exported.labels)
+            project.set_settings(exported.settings)
+    elif source.is_dir():
         items = _folder_items(source)
     elif source.suffix.lower() == ".tm":
         items, settings = _tm_items(source)
@@ -220,7 +233,8 @@ def _tm_items(source: Path):
     except (ValueError, UnicodeDecodeError) as e:
         raise StudioError(f"The manifest.json in {source} is broken ({e}).") from None
     if manifest.get("type", "image") != "image":
-        raise StudioError(f"{source} is a Teachable Machine {manifest.get('type')!r} project; studio imports image projects.")
+        raise StudioError(f"{source} is a Teachable Machine {manifest.get('type')!r} project; "
+                          "studio imports image projects.")
     app = manifest.get("appdata") if isinstance(manifest.get("appdata"), dict) else {}
     settings = {}
     for key, name, typ in (("trainEpochs", "epochs", int), ("trainBatchSize", "batch_size", int),
@@ -265,12 +279,23 @@ def save_tm(project: Project, dest: Path) -> Path:
 
 
 def save_zip(project: Project, dest: Path) -> Path:
-    """The project's images as a zip of class folders (the ImageFolder convention)."""
+    """The project's images as a zip of class folders (the ImageFolder convention), each named
+    by its label where the label is a safe folder name, so importing the zip restores the labels."""
     def write(z: zipfile.ZipFile) -> None:
+        used: set[str] = set()
         for c in project.classes():
-            for sample in project.samples(c.label):
-                z.write(sample.path, f"{c.folder}/{sample.name}")
+            taken = {u.casefold() for u in used}
+            name = c.label if _safe_entry_folder(c.label) and c.label.casefold() not in taken else \
+                folder_for(c.label, used)
+            used.add(name)
+            for sample in reversed(project.samples(c.label)):  # oldest first, as they were added
+                z.write(sample.path, f"{name}/{sample.name}")
     return _write_zip(dest, write)
+
+
+def _safe_entry_folder(label: str) -> bool:
+    return (label == label.strip() and label not in (".", "..") and not label.startswith(".")
+            and not any(c in label for c in '/\\:*?"<>|') and label.isprintable())
 
 
 def _write_zip(dest: Path, write) -> Path:

@@ -1,0 +1,394 @@
+// Predict with a model exported by studio, in Node.js (18 or later).
+//
+//     npm install            # onnxruntime-node and sharp, pinned in package.json
+//     node predict.mjs IMAGE [IMAGE ...]
+//
+// prints one line per image: <path><TAB><label><TAB><confidence>, like predict.py
+// (--json prints one JSON object per line with every class's confidence).
+//
+// The image-to-features step is metadata.json's "feature_spec", reimplemented here to give
+// the numbers studio's Python code gives: images are decoded by sharp (libjpeg-turbo, as
+// Pillow), resized as Pillow's BILINEAR filter does, and HOG is computed as OpenCV's
+// HOGDescriptor does, in 32-bit floats.
+
+import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import ort from 'onnxruntime-node';
+import sharp from 'sharp';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const f32 = Math.fround;
+
+/** Decode an image file to 8-bit RGB as studio does (with Pillow): EXIF rotation applied, no colour
+ * management, transparency composited on white, CMYK and 16-bit grey converted as Pillow converts them. */
+export async function loadRgb(file) {
+  const options = { autoOrient: true, ignoreIcc: true, limitInputPixels: 40_000_000 };
+  const meta = await sharp(file, options).metadata();
+  let image = sharp(file, options);
+  let depth = 'uchar';
+  if (meta.space === 'cmyk') {
+    image = image.pipelineColourspace('cmyk').toColourspace('cmyk');
+  } else if (meta.space === 'grey16') {
+    image = image.toColourspace('grey16');
+    depth = 'ushort';
+  }
+  const { data, info } = await image.raw({ depth }).toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = info;
+  const n = width * height;
+  const out = new Uint8Array(n * 3);
+  if (meta.space === 'cmyk') {
+    for (let i = 0; i < n; i++) {
+      const nk = 255 - data[i * 4 + 3];
+      for (let c = 0; c < 3; c++) {
+        const t = data[i * 4 + c] * nk + 128;
+        out[i * 3 + c] = Math.max(0, nk - (((t >> 8) + t) >> 8));
+      }
+    }
+    return { width, height, data: out };
+  }
+  if (depth === 'ushort') { // studio scales 16-bit grey to 8 bits, rounding down
+    const words = new Uint16Array(data.buffer, data.byteOffset, n * channels);
+    let top = 0;
+    for (let i = 0; i < n; i++) top = Math.max(top, words[i * channels]);
+    top = top > 255 ? 65535 : 255;
+    for (let i = 0; i < n; i++) out.fill(Math.min(255, Math.trunc((words[i * channels] / top) * 255)), i * 3, i * 3 + 3);
+    return { width, height, data: out };
+  }
+  const grey = channels < 3;
+  // Pillow keeps the alpha of RGBA, LA and palette images only, not a PNG's tRNS colour key on grey or RGB
+  const alpha = (channels === 2 || channels === 4) && !(await pngColourKeyed(file));
+  for (let i = 0; i < n; i++) {
+    const a = alpha ? data[i * channels + channels - 1] : 255;
+    for (let c = 0; c < 3; c++) {
+      const v = data[i * channels + (grey ? 0 : c)];
+      out[i * 3 + c] = alpha ? composite(v, a) : v;
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** Whether ``file`` is a grey or RGB PNG (colour type 0 or 2), whose only transparency is a tRNS colour key. */
+async function pngColourKeyed(file) {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(26);
+    await handle.read(head, 0, 26, 0);
+    const png = head.subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]));
+    return png && (head[25] === 0 || head[25] === 2);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** One channel of Pillow's alpha_composite of (v, a) over opaque white, in its integer arithmetic. */
+function composite(v, a) {
+  if (a === 0) return 255;
+  const t = 128 * (v * a + 255 * (255 - a)) + 16384;
+  return (((t >> 8) + t) >> 8) >> 7;
+}
+
+function crop(img, top, left, h, w) {
+  const out = new Uint8Array(h * w * 3);
+  for (let y = 0; y < h; y++) {
+    const start = ((top + y) * img.width + left) * 3;
+    out.set(img.data.subarray(start, start + w * 3), y * w * 3);
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** Teachable Machine's framing: the largest centred square. */
+function centerSquare(img) {
+  const side = Math.min(img.width, img.height);
+  return crop(img, Math.floor((img.height - side) / 2), Math.floor((img.width - side) / 2), side, side);
+}
+
+/** Python's round(): halves go to the even neighbour. */
+function roundHalfEven(x) {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** MNIST-style framing: crop to the ink's bounding box, pad to a centred square on white. */
+function sketchSquare(img, framing) {
+  let top = img.height, bottom = -1, left = img.width, right = -1;
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const i = (y * img.width + x) * 3;
+      if (Math.min(img.data[i], img.data[i + 1], img.data[i + 2]) < framing.ink_below) {
+        top = Math.min(top, y); bottom = Math.max(bottom, y);
+        left = Math.min(left, x); right = Math.max(right, x);
+      }
+    }
+  }
+  if (bottom < 0) throw new Error('The sketch is empty: draw something first.');
+  const ink = crop(img, top, left, bottom - top + 1, right - left + 1);
+  const side = Math.max(ink.width, ink.height);
+  const pad = Math.max(1, roundHalfEven(side * framing.margin));
+  const n = side + 2 * pad;
+  const out = { width: n, height: n, data: new Uint8Array(n * n * 3).fill(255) };
+  const oy = pad + Math.floor((side - ink.height) / 2), ox = pad + Math.floor((side - ink.width) / 2);
+  for (let y = 0; y < ink.height; y++) {
+    out.data.set(ink.data.subarray(y * ink.width * 3, (y + 1) * ink.width * 3), ((oy + y) * n + ox) * 3);
+  }
+  return out;
+}
+
+/** Pillow's fixed-point coefficients for one axis of a BILINEAR resize. */
+function bilinearCoefficients(inSize, outSize) {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filterScale;
+  const rows = [];
+  for (let o = 0; o < outSize; o++) {
+    const center = (o + 0.5) * scale;
+    const xmin = Math.max(0, Math.trunc(center - support + 0.5));
+    const xmax = Math.min(inSize, Math.trunc(center + support + 0.5)) - xmin;
+    const k = [];
+    let total = 0;
+    for (let x = 0; x < xmax; x++) {
+      const w = Math.max(0, 1 - Math.abs((x + xmin - center + 0.5) / filterScale));
+      k.push(w);
+      total += w;
+    }
+    const fixed = k.map((w) => {
+      const v = (total !== 0 ? w / total : w) * 4194304; // 1 << 22
+      return Math.trunc(v < 0 ? v - 0.5 : v + 0.5);
+    });
+    rows.push({ xmin, fixed });
+  }
+  return rows;
+}
+
+function clip8(sum) {
+  return Math.min(255, Math.max(0, Math.floor(sum / 4194304)));
+}
+
+/** Pillow's Image.resize(size, BILINEAR) of an RGB image: a horizontal pass, then a vertical one. */
+function resizeBilinear(img, size) {
+  const hc = bilinearCoefficients(img.width, size), vc = bilinearCoefficients(img.height, size);
+  const tmp = new Uint8Array(img.height * size * 3);
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < size; x++) {
+      const { xmin, fixed } = hc[x];
+      for (let c = 0; c < 3; c++) {
+        let s = 2097152; // 1 << 21
+        for (let i = 0; i < fixed.length; i++) s += img.data[(y * img.width + xmin + i) * 3 + c] * fixed[i];
+        tmp[(y * size + x) * 3 + c] = clip8(s);
+      }
+    }
+  }
+  const out = new Uint8Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    const { xmin: ymin, fixed } = vc[y];
+    for (let x = 0; x < size; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 2097152;
+        for (let i = 0; i < fixed.length; i++) s += tmp[((ymin + i) * size + x) * 3 + c] * fixed[i];
+        out[(y * size + x) * 3 + c] = clip8(s);
+      }
+    }
+  }
+  return { width: size, height: size, data: out };
+}
+
+const GREY_WEIGHTS = [f32(0.299), f32(0.587), f32(0.114)];
+
+/** grey = round(0.299 R + 0.587 G + 0.114 B) in 32-bit floats, with fused multiply-adds as numpy's
+ * matmul does them on x86-64 (a product of two 32-bit floats is exact in a double). */
+function greyPlane(img) {
+  const n = img.width * img.height, out = new Uint8Array(n), d = img.data;
+  const [wr, wg, wb] = GREY_WEIGHTS;
+  for (let i = 0; i < n; i++) {
+    out[i] = roundHalfEven(f32(d[i * 3 + 2] * wb + f32(d[i * 3 + 1] * wg + f32(d[i * 3] * wr))));
+  }
+  return out;
+}
+
+function channelPlane(img, c) {
+  const n = img.width * img.height, out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = img.data[i * 3 + c];
+  return out;
+}
+
+const DEG = f32(180 / Math.PI);
+const ATAN = [0.9997878412794807, -0.3258083974640975, 0.1555786518463281, -0.04432655554792128].map((p) => f32(f32(p) * DEG));
+const EPS = f32(2.220446049250313e-16);
+const TO_RAD = f32(Math.PI / 180);
+
+/** OpenCV's fastAtan2 in degrees: 32-bit floats, the polynomial in fused multiply-adds (x86-64 AVX2). */
+function fastAtan2(y, x) {
+  const ax = Math.abs(x), ay = Math.abs(y);
+  const c = f32(Math.min(ax, ay) / f32(Math.max(ax, ay) + EPS));
+  const c2 = f32(c * c);
+  let a = f32(f32(f32(f32(ATAN[3] * c2 + ATAN[2]) * c2 + ATAN[1]) * c2 + ATAN[0]) * c);
+  if (ax < ay) a = f32(90 - a);
+  if (x < 0) a = f32(180 - a);
+  if (y < 0) a = f32(360 - a);
+  return a;
+}
+
+/** OpenCV's HOGDescriptor(win=size, block=2*cell, stride=cell, cell, nbins).compute on one 8-bit plane. */
+function hogPlane(plane, size, cell, nbins) {
+  // gradients, with the border reflected as OpenCV's BORDER_REFLECT_101 does
+  const at = (i) => (i < 0 ? -i : i >= size ? 2 * size - 2 - i : i);
+  const mag0 = new Float32Array(size * size), mag1 = new Float32Array(size * size);
+  const bin0 = new Uint8Array(size * size), bin1 = new Uint8Array(size * size);
+  const angleScale = f32(nbins / Math.PI);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const dx = plane[y * size + at(x + 1)] - plane[y * size + at(x - 1)];
+      const dy = plane[at(y + 1) * size + x] - plane[at(y - 1) * size + x];
+      const mag = f32(Math.sqrt(dx * dx + dy * dy));
+      let angle = f32(f32(f32(fastAtan2(dy, dx) * TO_RAD) * angleScale) - 0.5);
+      let h = Math.floor(angle);
+      angle = f32(angle - h);
+      const i = y * size + x;
+      mag0[i] = f32(mag * f32(1 - angle));
+      mag1[i] = f32(mag * angle);
+      if (h < 0) h += nbins;
+      else if (h >= nbins) h -= nbins;
+      bin0[i] = h;
+      bin1[i] = h + 1 < nbins ? h + 1 : 0;
+    }
+  }
+  // per-pixel weights inside a block: a Gaussian window and bilinear shares of up to four cells
+  const block = 2 * cell, ncells = 2, histSize = ncells * ncells * nbins;
+  const sigma = f32((block + block) / 8), scale = f32(1 / f32(f32(sigma * sigma) * 2));
+  const half = f32(block * 0.5);
+  const groups = [[], [], []];
+  for (let j = 0; j < block; j++) {
+    for (let i = 0; i < block; i++) {
+      let cx = f32(f32((j + 0.5) / cell) - 0.5), cy = f32(f32((i + 0.5) / cell) - 0.5);
+      const x0 = Math.floor(cx), y0 = Math.floor(cy);
+      cx = f32(cx - x0);
+      cy = f32(cy - y0);
+      const xs = [], ys = [];
+      if (x0 >= 0) xs.push([x0, f32(1 - cx)]);
+      if (x0 + 1 < ncells) xs.push([x0 + 1, cx]);
+      if (y0 >= 0) ys.push([y0, f32(1 - cy)]);
+      if (y0 + 1 < ncells) ys.push([y0 + 1, cy]);
+      const di = f32(f32(i - half) * f32(i - half)), dj = f32(f32(j - half) * f32(j - half));
+      const weight = f32(Math.exp(f32(-f32(di + dj) * scale)));
+      const cells = [];
+      // OpenCV's order: (x0,y0), (x1,y0), (x0,y1), (x1,y1)
+      for (const [cyIndex, wy] of ys) {
+        for (const [cxIndex, wx] of xs) cells.push([(cxIndex * ncells + cyIndex) * nbins, f32(weight * f32(wx * wy))]);
+      }
+      groups[cells.length === 1 ? 0 : cells.length === 2 ? 1 : 2].push({ offset: i * size + j, cells });
+    }
+  }
+  const pixels = groups.flat();
+  const nblocks = (size - block) / cell + 1;
+  const out = new Float32Array(nblocks * nblocks * histSize);
+  for (let bx = 0; bx < nblocks; bx++) {
+    for (let by = 0; by < nblocks; by++) {
+      const hist = out.subarray((bx * nblocks + by) * histSize, (bx * nblocks + by + 1) * histSize);
+      const base = by * cell * size + bx * cell;
+      for (const { offset, cells } of pixels) {
+        const p = base + offset;
+        for (const [h, w] of cells) {
+          hist[h + bin0[p]] = f32(hist[h + bin0[p]] + f32(mag0[p] * w));
+          hist[h + bin1[p]] = f32(hist[h + bin1[p]] + f32(mag1[p] * w));
+        }
+      }
+      normalizeL2Hys(hist);
+    }
+  }
+  return out;
+}
+
+/** Sum of squares as OpenCV adds it: four running lanes, then the lanes, then the tail. */
+function sumSquares(hist) {
+  const lanes = [0, 0, 0, 0];
+  let i = 0;
+  for (; i + 4 <= hist.length; i += 4) {
+    for (let l = 0; l < 4; l++) lanes[l] = f32(lanes[l] + f32(hist[i + l] * hist[i + l]));
+  }
+  let sum = f32(f32(lanes[0] + lanes[1]) + f32(lanes[2] + lanes[3]));
+  for (; i < hist.length; i++) sum = f32(sum + f32(hist[i] * hist[i]));
+  return sum;
+}
+
+function normalizeL2Hys(hist) {
+  const threshold = f32(0.2);
+  let scale = f32(1 / f32(f32(Math.sqrt(sumSquares(hist))) + f32(hist.length * f32(0.1))));
+  for (let i = 0; i < hist.length; i++) hist[i] = Math.min(f32(hist[i] * scale), threshold);
+  scale = f32(1 / f32(f32(Math.sqrt(sumSquares(hist))) + f32(1e-3)));
+  for (let i = 0; i < hist.length; i++) hist[i] = f32(hist[i] * scale);
+}
+
+/** The float32 feature vector of a decoded RGB image, as studio's features.extract computes it. */
+export function extract(img, spec, framing) {
+  let square = spec.framing === 'sketch' ? sketchSquare(img, framing) : centerSquare(img);
+  if (square.width !== spec.size) square = resizeBilinear(square, spec.size);
+  const color = spec.color ?? true;
+  if (spec.kind === 'pixels') {
+    const values = color ? square.data : greyPlane(square);
+    return Float32Array.from(values, (v) => f32(v / 255));
+  }
+  const planes = color ? [0, 1, 2].map((c) => channelPlane(square, c)) : [greyPlane(square)];
+  const parts = planes.map((p) => hogPlane(p, spec.size, spec.cell, spec.bins ?? 9));
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+}
+
+/** The model, its labels in order, and its feature spec, from this folder. */
+export async function loadModel(folder = HERE) {
+  const meta = JSON.parse(readFileSync(path.join(folder, 'metadata.json'), 'utf8'));
+  const session = await ort.InferenceSession.create(path.join(folder, meta.onnx.file));
+  return { session, meta };
+}
+
+/** {label, confidence, confidences} for one image file. */
+export async function predict({ session, meta }, file) {
+  const x = extract(await loadRgb(file), meta.feature_spec, meta.sketch_framing);
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, [1, x.length]) };
+  const result = await session.run(feeds);
+  const proba = Array.from(result.probabilities.data, Number);
+  const classes = meta.onnx.classes;
+  // the model's own argmax: ties go to the class it lists first, as its predict does
+  const label = classes[proba.indexOf(Math.max(...proba))];
+  const confidences = Object.fromEntries(meta.labels.map((lb) => [lb, proba[classes.indexOf(lb)]]));
+  return { label, confidence: confidences[label], confidences };
+}
+
+/** x with 4 decimals, rounding exact halves to even as Python's format does. */
+export function format4(x) {
+  const scaled = x * 10000;
+  if (Number.isInteger(scaled * 2) && !Number.isInteger(scaled)) {
+    const down = Math.floor(scaled);
+    return ((down % 2 === 0 ? down : down + 1) / 10000).toFixed(4);
+  }
+  return x.toFixed(4);
+}
+
+async function main(argv) {
+  const json = argv.includes('--json');
+  const files = argv.filter((a) => a !== '--json');
+  if (!files.length || files[0] === '-h' || files[0] === '--help') {
+    console.log('usage: node predict.mjs [--json] IMAGE [IMAGE ...]\n' +
+      'prints one line per image: <path><TAB><label><TAB><confidence>');
+    return files.length ? 0 : 2;
+  }
+  const model = await loadModel();
+  let status = 0;
+  for (const file of files) {
+    try {
+      const { label, confidence, confidences } = await predict(model, file);
+      console.log(json ? JSON.stringify({ path: file, label, confidence, confidences })
+        : `${file}\t${label}\t${format4(confidence)}`);
+    } catch (e) {
+      console.error(`${file}: cannot predict: ${e.message}`);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,89 @@
+"""The page's CSS and JavaScript (Gradio has no press-and-hold event of its own)."""
+
+# Press and hold a class's "Hold to record" button: while it is held, the hidden #rec-target
+# textbox holds that class's folder, and the webcam stream (which sends every input's current
+# value with each frame) records the frames into it. A "Snapshot" click puts a one-off token
+# there instead, and the server stores the first frame that carries it. Delegated on document,
+# because the class cards are re-rendered. If the webcam is not streaming yet, it is started.
+HOLD_JS = r"""
+() => {
+  const streaming = () => !!document.querySelector('#camera [title="stop recording"]');
+  const setTarget = (value) => {
+    const box = document.querySelector('#rec-target textarea, #rec-target input');
+    if (!box || box.value === value) return;
+    box.value = value;
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  };
+  let starting = false;
+  const startCamera = () => {
+    const cam = document.querySelector('#camera');
+    if (!cam || streaming() || starting) return;
+    starting = true;
+    const grant = cam.querySelector('[title="grant webcam access"] button');
+    if (grant) grant.click();
+    let tries = 0;
+    const go = () => {
+      const video = cam.querySelector('video');
+      const start = cam.querySelector('button[aria-label="capture photo"]');
+      if (streaming()) { starting = false; return; }
+      if (video && video.videoWidth > 0 && start) { start.click(); starting = false; return; }
+      if (++tries < 100) setTimeout(go, 100); else starting = false;
+    };
+    go();
+  };
+  let held = null;
+  const press = (button) => {
+    const cls = [...button.classList].find((c) => c.startsWith('cls-'));
+    if (!cls) return;
+    held = button;
+    button.classList.add('recording');
+    startCamera();
+    setTarget(cls.slice(4));
+  };
+  const release = () => {
+    if (!held) return;
+    held.classList.remove('recording');
+    held = null;
+    setTarget('');
+  };
+  document.addEventListener('pointerdown', (e) => {
+    const button = e.target.closest && e.target.closest('.hold-btn');
+    if (button && e.button === 0) { e.preventDefault(); press(button); }
+  });
+  // Snapshot: the first frame the stream sends after the click goes to the class.
+  document.addEventListener('click', (e) => {
+    const button = e.target.closest && e.target.closest('.snap-btn');
+    const cls = button && [...button.classList].find((c) => c.startsWith('cls-'));
+    if (!cls || held) return;
+    const token = `snap:${cls.slice(4)}:${Date.now()}`;
+    startCamera();
+    setTarget(token);
+  });
+  document.addEventListener('pointerup', release);
+  document.addEventListener('pointercancel', release);
+  document.addEventListener('pointerout', (e) => {
+    if (held && held.contains(e.target) && !held.contains(e.relatedTarget)) release();
+  });
+  document.addEventListener('keydown', (e) => {
+    const button = e.target.closest && e.target.closest('.hold-btn');
+    if (button && (e.key === ' ' || e.key === 'Enter') && !e.repeat) { e.preventDefault(); press(button); }
+  });
+  document.addEventListener('keyup', (e) => { if (e.key === ' ' || e.key === 'Enter') release(); });
+  window.addEventListener('blur', release);
+}
+"""
+
+CSS = """
+.offstage { display: none !important; }
+.hold-btn { touch-action: none; user-select: none; -webkit-user-select: none; }
+.hold-btn.recording { background: #dc2626 !important; color: #fff !important; border-color: #dc2626 !important; }
+.class-card:has(.use-class input:not(:checked)) > :not(:first-child) { opacity: 0.45; }
+.class-count p { margin: 0; white-space: nowrap; }
+.small p { font-size: 0.85em; opacity: 0.8; margin: 0; }
+table.cm { border-collapse: collapse; font-size: 0.9em; }
+table.cm th, table.cm td { padding: 2px 4px; text-align: center; border: none; }
+table.cm th.corner { font-weight: normal; font-size: 0.8em; opacity: 0.8; }
+.cm-cell { min-width: 3.2em; height: 2.4em; border: 1px solid #d4d4d8; border-radius: 4px; cursor: pointer;
+           font-weight: 600; }
+.cm-cell:hover { outline: 2px solid #2563eb; }
+"""

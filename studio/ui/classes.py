@@ -1,0 +1,176 @@
+"""Class cards: one per class with its name, image count, on/off switch, capture buttons,
+thumbnails (newest first, any one removable), a zip download and delete-with-confirmation.
+
+The cards are drawn by ``gr.render`` from the disk each time ``cards_version`` changes, so
+every action that adds or removes images bumps that number.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time  # DEBUG
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+
+from .. import transfer
+from ..errors import StudioError
+from ..names import folder_for
+from ..store import ClassInfo, Project
+from . import thumbs
+from .common import Studio, class_by_folder, esc, guard
+
+MAX_THUMBS = 60
+UPLOAD_TYPES = ["image", ".zip"]
+
+
+def render(st: Studio) -> None:
+    project, version = st.c["project"], st.c["cards_version"]
+    with gr.Column(elem_id="classes"):
+        @gr.render(inputs=[project, version])
+        def cards(folder: str, _version: int) -> None:
+            print("RENDER", time.time(), folder, _version, flush=True)  # DEBUG
+            p = st.project_or_none(folder)
+            if p is None:
+                gr.Markdown("Choose or create a project to start.", elem_id="no-project")
+                return
+            for i, info in enumerate(p.classes()):
+                _card(st, p, i, info)
+
+        st.c["add_class"] = gr.Button("+ Add a class", elem_id="add-class")
+
+
+def listen(st: Studio) -> None:
+    project, version = st.c["project"], st.c["cards_version"]
+
+    @guard
+    def add_class(folder: str, v: int) -> int:
+        p = st.project(folder)
+        taken = {lb.casefold() for lb in p.labels()}
+        n = len(taken) + 1
+        while f"class {n}" in taken:
+            n += 1
+        p.add_class(f"Class {n}")
+        return v + 1
+
+    st.c["add_class"].click(add_class, [project, version], [version])
+
+
+def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
+    """One class card; its events name the class by folder, which renaming never changes."""
+    project, version = st.c["project"], st.c["cards_version"]
+    folder = info.folder
+    samples = p.samples(info.label)
+    with gr.Column(elem_id=f"card-{i}", elem_classes="class-card", variant="panel"):
+        with gr.Row(equal_height=True):
+            name = gr.Textbox(info.label, show_label=False, container=False, max_length=64, scale=3, interactive=True,
+                              elem_id=f"name-{i}", elem_classes="class-name")
+            gr.Markdown(f"**{info.count}** image{'s' if info.count != 1 else ''}", elem_id=f"count-{i}",
+                        elem_classes="class-count")
+            enabled = gr.Checkbox(info.enabled, label="Use", container=False, scale=0, min_width=70, interactive=True,
+                                  elem_id=f"enabled-{i}", elem_classes="use-class")
+        with gr.Row():
+            if p.kind == "photo":
+                gr.Button("● Hold to record", size="sm", min_width=0, scale=2, elem_id=f"hold-{i}",
+                          elem_classes=["hold-btn", f"cls-{folder}"])
+                gr.Button("Snapshot", size="sm", min_width=0, elem_id=f"snap-{i}",
+                          elem_classes=["snap-btn", f"cls-{folder}"])
+            else:
+                gr.Button("✎ Draw", size="sm", min_width=0, scale=2, elem_id=f"draw-{i}",
+                          link=f"/sketch?project={p.folder}&class={folder}")
+            upload = gr.UploadButton("Upload", size="sm", min_width=0, file_count="multiple",
+                                     file_types=UPLOAD_TYPES, elem_id=f"upload-{i}")
+        gallery = gr.Gallery([thumbs.thumbnail(s.path) for s in samples[:MAX_THUMBS]], show_label=False,
+                             columns=8, fit_columns=False, height=96, object_fit="contain",
+                             allow_preview=False, visible=bool(samples),
+                             elem_id=f"gallery-{i}", elem_classes="thumbs")
+        if len(samples) > MAX_THUMBS:
+            gr.Markdown(f"The newest {MAX_THUMBS} of {len(samples)} images are shown.", elem_classes="small")
+        with gr.Row():
+            remove = gr.Button("Remove selected", size="sm", min_width=0, interactive=False, elem_id=f"remove-{i}")
+            download = gr.Button("Download images", size="sm", min_width=0, elem_id=f"download-{i}")
+            delete = gr.Button("Delete class", size="sm", min_width=0, elem_id=f"delete-{i}")
+        with gr.Row(visible=False, elem_id=f"confirm-{i}") as confirm:
+            gr.Markdown(f"Delete this class and its {info.count} images?")
+            yes = gr.Button("Delete for good", size="sm", min_width=0, variant="stop", elem_id=f"delete-yes-{i}")
+            no = gr.Button("Keep it", size="sm", min_width=0, elem_id=f"delete-no-{i}")
+        zipped = gr.File(visible=False, show_label=False, elem_id=f"zip-{i}")
+        chosen = gr.State("")
+
+    def label_now(f: str) -> tuple[Project, str]:
+        q = st.project(f)
+        return q, class_by_folder(q, folder).label
+
+    @guard
+    def do_rename(f: str, new: str, v: int):
+        q, old = label_now(f)
+        if new.strip() == old:
+            return gr.skip()
+        try:
+            q.rename_class(old, new)
+        except StudioError as e:
+            if class_by_folder(q, folder).label == new.strip():
+                return gr.skip()  # Enter and leaving the box both asked for it; one did it
+            gr.Warning(f"{esc(e)} The class keeps the name {esc(old)}.")
+            return v + 1  # redraw the card with its old name
+        return gr.skip()  # the box shows the new name already; redrawing could eat typing elsewhere
+
+    for trigger in (name.submit, name.blur):
+        trigger(do_rename, [project, name, version], [version])
+
+    @guard
+    def do_enable(f: str, on: bool) -> None:
+        q, label = label_now(f)
+        q.set_enabled(label, on)
+
+    enabled.input(do_enable, [project, enabled], None)
+
+    @guard
+    def do_upload(f: str, files: list[str] | None, v: int) -> int:
+        q, label = label_now(f)
+        report = transfer.add_files(q, label, [Path(x) for x in files or []])
+        if report.skipped:
+            named = "; ".join(f"{Path(n).name}: {why}" for n, why in report.skipped[:10])
+            gr.Warning(esc(f"{report.summary()} {named}"))
+        else:
+            gr.Info(esc(report.summary()))
+        return v + 1
+
+    upload.upload(do_upload, [project, upload, version], [version])
+
+    def do_select(evt: gr.SelectData):
+        image = evt.value.get("image", {}) if isinstance(evt.value, dict) else {}
+        name = thumbs.sample_name(image.get("orig_name") or image.get("path") or "")
+        return name, gr.Button(interactive=bool(name))
+
+    gallery.select(do_select, None, [chosen, remove])
+
+    @guard
+    def do_remove(f: str, sample: str, v: int) -> int:
+        q, label = label_now(f)
+        q.delete_sample(label, sample)
+        return v + 1
+
+    remove.click(do_remove, [project, chosen, version], [version])
+
+    @guard
+    def do_download(f: str):
+        q, label = label_now(f)
+        dest = Path(tempfile.mkdtemp(dir=thumbs.scratch("zips"))) / f"{folder_for(q.name)}-{folder_for(label)}.zip"
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+            for s in q.samples(label):
+                z.write(s.path, f"{folder_for(label)}/{s.name}")
+        return gr.File(str(dest), visible=True)
+
+    download.click(do_download, [project], [zipped])
+    delete.click(lambda: gr.Row(visible=True), None, [confirm])
+    no.click(lambda: gr.Row(visible=False), None, [confirm])
+
+    @guard
+    def do_delete(f: str, v: int) -> int:
+        q, label = label_now(f)
+        q.delete_class(label)
+        return v + 1
+
+    yes.click(do_delete, [project, version], [version])

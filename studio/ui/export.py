@@ -1,0 +1,51 @@
+"""Export: choose formats, export, download the zip, and see how to use the files from Python
+(the snippets name exactly the files the export wrote)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import modelfile
+from ..export import export
+from ..formats import FORMATS
+from .common import Studio, esc, guard
+
+
+def render(st: Studio) -> None:
+    with gr.Column(elem_id="export"):
+        gr.Markdown("### Export model")
+        formats = gr.CheckboxGroup([(f.title, f.name) for f in FORMATS.values()], value=["joblib"],
+                                   label="Formats", elem_id="export-formats")
+        with_images = gr.Checkbox(False, label="Include the training images", elem_id="export-images")
+        button = gr.Button("Export model", elem_id="export-btn")
+        download = gr.File(label="Download", visible=False, elem_id="export-file")
+        files = gr.Markdown(elem_id="export-files")
+        snippet = gr.Code(label="Use it from Python", language="python", visible=False, interactive=False,
+                          elem_id="export-snippet")
+    st.c.update(export_formats=formats, export_images=with_images, export_btn=button, export_file=download,
+                export_files=files, export_snippet=snippet)
+
+
+def listen(st: Studio) -> None:
+    c = st.c
+
+    @guard
+    def run(folder: str, formats: list[str], with_images: bool):
+        p = st.project(folder)
+        if not formats:
+            raise gr.Error("Choose at least one format.", print_exception=False)
+        record = modelfile.load(p.model_dir)
+        images = [(k.label, k.folder, [s.path for s in p.samples(k.label)]) for k in p.classes()] if with_images \
+            else None
+        result = export(record, st.exports, formats, images)
+        listing = ", ".join(f"`{name}`" for name in sorted(x.name for x in result.folder.iterdir()))
+        text = f"Exported to `{esc(result.folder)}`: {listing}."
+        code = "\n\n".join(f"# ---- {FORMATS[f].title}: {', '.join(result.files[f])} ----\n"
+                           f"{FORMATS[f].snippet(record)}" for f in formats)
+        return gr.File(str(result.zip_path), visible=True), text, gr.Code(code, visible=True)
+
+    c["export_btn"].click(run, [c["project"], c["export_formats"], c["export_images"]],
+                          [c["export_file"], c["export_files"], c["export_snippet"]], concurrency_limit=2)
+    clear = [gr.File(visible=False), "", gr.Code(visible=False)]
+    gr.on([c["project"].change, c["model_version"].change], lambda: clear, None,
+          [c["export_file"], c["export_files"], c["export_snippet"]])

@@ -1,0 +1,155 @@
+"""Under the hood: what the last training measured on the held-back images (accuracy per
+class, a confusion matrix whose cells show the images behind them, accuracy and loss per
+epoch, the classification report) and "See your data", a PCA map of the samples."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from .. import modelfile, training
+from ..store import Project
+from .common import Studio, esc, guard
+from .train import settings_of
+
+# A click on a cell sends its row and column to the server.
+CELL_CLICK_JS = """
+element.addEventListener('click', (e) => {
+  const cell = e.target.closest('.cm-cell');
+  if (cell) trigger('click', {row: Number(cell.dataset.row), col: Number(cell.dataset.col)});
+});
+"""
+EMPTY = "Train a model to see how it does on images it did not learn from."
+
+
+def render(st: Studio) -> None:
+    with gr.Accordion("Under the hood", open=False, elem_id="hood") as hood:
+        summary = gr.Markdown(EMPTY, elem_id="hood-summary")
+        with gr.Row():
+            with gr.Column(scale=1):
+                gr.Markdown("**Confusion matrix** (held-back images; rows: true class, columns: predicted). "
+                            "Choose a cell to see its images.")
+                matrix = gr.HTML("", js_on_load=CELL_CLICK_JS, elem_id="confusion")
+                cell_note = gr.Markdown(elem_id="cell-note")
+                cell_images = gr.Gallery(show_label=False, columns=6, height=160, visible=False,
+                                         elem_id="cell-images")
+            with gr.Column(scale=1):
+                report = gr.Code(label="Classification report", language=None, elem_id="report",
+                                 interactive=False)
+        with gr.Row(visible=False, elem_id="epoch-plots") as plots:
+            accuracy = gr.LinePlot(x="epoch", y="accuracy", color="data", title="Accuracy per epoch",
+                                   y_lim=[0, 1], elem_id="accuracy-plot")
+            loss = gr.LinePlot(x="epoch", y="loss", color="data", title="Loss per epoch", elem_id="loss-plot")
+        gr.Markdown("**See your data**: every image as a point, placed by the two directions along which "
+                    "the images differ most (PCA on the features the model uses).")
+        see = gr.Button("See your data", size="sm", elem_id="see-data")
+        scatter = gr.ScatterPlot(x="x", y="y", color="class", visible=False, elem_id="pca-plot",
+                                 x_title="first principal component", y_title="second principal component")
+    st.c.update(hood=hood, hood_summary=summary, matrix=matrix, cell_note=cell_note, cell_images=cell_images,
+                report=report, plots=plots, accuracy_plot=accuracy, loss_plot=loss, see=see, scatter=scatter)
+
+
+def confusion_html(labels: list[str], cm: list[list[int]]) -> str:
+    """The confusion matrix as a heat map; the cells are buttons."""
+    if not cm:
+        return "<p>No held-back images: nothing to show.</p>"
+    top = max(max(row) for row in cm) or 1
+    head = "".join(f"<th>{esc(lb)}</th>" for lb in labels)
+    rows = []
+    for i, row in enumerate(cm):
+        cells = []
+        for j, n in enumerate(row):
+            strength = 0.12 + 0.88 * n / top if n else 0.0
+            colour = f"rgba(37, 99, 235, {strength:.2f})" if i == j else f"rgba(220, 38, 38, {strength:.2f})"
+            ink = "#fff" if strength > 0.55 else "inherit"
+            tip = f"{n} image(s) of {labels[i]} predicted as {labels[j]}"
+            cells.append(f"<td><button class='cm-cell' data-row='{i}' data-col='{j}' title='{esc(tip)}' "
+                         f"style='background:{colour};color:{ink}'>{n}</button></td>")
+        rows.append(f"<tr><th>{esc(labels[i])}</th>{''.join(cells)}</tr>")
+    return (f"<table class='cm'><tr><th class='corner'>true ↓ / predicted →</th>{head}</tr>"
+            f"{''.join(rows)}</table>")
+
+
+def per_class_table(test: dict) -> str:
+    if not test.get("per_class"):
+        return ""
+    rows = ["| Class | Accuracy | Correct / held back |", "|---|---|---|"]
+    for label, pc in test.get("per_class", {}).items():
+        acc = "–" if pc.get("accuracy") is None else f"{pc['accuracy']:.0%}"
+        rows.append(f"| {esc(label)} | {acc} | {pc.get('correct', 0)} / {pc.get('n', 0)} |")
+    return "\n".join(rows)
+
+
+def history_frames(history: dict) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Long-format accuracy and loss per epoch, one series per data set (train, test)."""
+    if not history.get("epoch"):
+        return None
+    frames = []
+    for metric in ("accuracy", "loss"):
+        parts = [pd.DataFrame({"epoch": history["epoch"], metric: history[f"{part}_{metric}"], "data": part})
+                 for part in ("train", "test") if history.get(f"{part}_{metric}")]
+        frames.append(pd.concat(parts, ignore_index=True))
+    return frames[0], frames[1]
+
+
+def model_info(p: Project | None) -> dict | None:
+    return modelfile.info(p.model_dir) if p is not None and modelfile.exists(p.model_dir) else None
+
+
+def listen(st: Studio) -> None:
+    c = st.c
+    project, model_version = c["project"], c["model_version"]
+
+    @guard
+    def show(folder: str, _version: str) -> list:
+        info = model_info(st.project_or_none(folder))
+        hidden = [gr.Gallery(visible=False), "", gr.ScatterPlot(visible=False)]
+        if info is None:
+            return [gr.Accordion(open=False), EMPTY, "", "", gr.Row(visible=False), None, None, *hidden]
+        m = info["metrics"]
+        test, train = m.get("test", {}), m.get("train", {})
+        s = info.get("settings", {})
+        acc = test.get("accuracy")
+        text = (f"**Test accuracy {acc:.0%}** on {test.get('n', 0)} held-back images"
+                if acc is not None else "**No images were held back** (too few per class)")
+        text += (f" · training accuracy {train.get('accuracy', 0):.0%} on {m.get('n_train', 0)} images · "
+                 f"model `{s.get('model')}` on `{info['spec'].get('kind')}` features, {info['spec'].get('size')} px"
+                 f" · trained {info.get('created', '')[:19].replace('T', ' ')}\n\n{per_class_table(test)}")
+        frames = history_frames(m.get("history", {}))
+        plots = [gr.Row(visible=frames is not None), *(frames or (None, None))]
+        return [gr.Accordion(open=True), text, confusion_html(info["labels"], test.get("confusion", [])),
+                test.get("report") or "No held-back images.", *plots, *hidden]
+
+    gr.on([project.change, model_version.change], show, [project, model_version],
+          [c["hood"], c["hood_summary"], c["matrix"], c["report"], c["plots"], c["accuracy_plot"], c["loss_plot"],
+           c["cell_images"], c["cell_note"], c["scatter"]])
+
+    @guard
+    def cell(folder: str, evt: gr.EventData):
+        p = st.project(folder)
+        info = model_info(p)
+        if info is None:
+            return gr.skip(), gr.skip()
+        labels, test = info["labels"], info["metrics"]["test"]
+        i, j = int(evt.row), int(evt.col)
+        label_of = {c.folder: c.label for c in p.classes()}
+        paths = []
+        for sample, predicted in zip(test.get("samples", []), test.get("predicted", [])):
+            sub, _, name = sample.partition("/")
+            path = p.path / sub / name
+            if label_of.get(sub) == labels[i] and predicted == labels[j] and path.is_file():
+                paths.append(str(path))
+        note = (f"{len(paths)} held-back image(s) of **{esc(labels[i])}** predicted as **{esc(labels[j])}**"
+                + ("." if paths else " (none, or they were deleted since)."))
+        return gr.Gallery(paths, visible=bool(paths)), note
+
+    c["matrix"].click(cell, [project], [c["cell_images"], c["cell_note"]])
+
+    @guard
+    def see(folder: str):
+        p = st.project(folder)
+        data = training.projection(p, settings_of(p))
+        frame = pd.DataFrame({"x": data["x"], "y": data["y"], "class": data["label"]})
+        return gr.ScatterPlot(frame, visible=True)
+
+    c["see"].click(see, [project], [c["scatter"]])

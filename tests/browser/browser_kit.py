@@ -1,0 +1,235 @@
+"""What the browser tests and ``bench/live.py`` share: a fake webcam video made from real
+photos, a studio server in a subprocess, Debian's Chromium driven by Playwright, and an
+in-page probe that times when the video and the live label change.
+
+The video shows 12 photos of one class, then 12 of another, looping. A coloured strip down
+its left edge names the class on screen (red for the first, blue for the second); the strip
+lies outside the centre square that studio's features look at, so the model never sees it,
+while the probe can tell which class is showing at any moment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+WIDTH, HEIGHT, STRIP = 320, 240, 40
+FPS = 30
+SEGMENT_S = 3.0  # seconds each class is on screen
+MARKERS = {"red": (255, 0, 0), "blue": (0, 0, 255)}
+
+
+def missing_tools() -> str | None:
+    """Why the browser tier cannot run here, or None."""
+    if not Path(CHROMIUM).exists():
+        return f"needs Debian's Chromium at {CHROMIUM} (make system)"
+    if not shutil.which("ffmpeg"):
+        return "needs ffmpeg (make system)"
+    return None
+
+
+def frame(photo: Path, marker: tuple[int, int, int]) -> np.ndarray:
+    """One video frame: the marker strip, the photo's centre square, a grey strip."""
+    img = Image.open(photo).convert("RGB")
+    side = min(img.size)
+    left, top = (img.width - side) // 2, (img.height - side) // 2
+    square = img.crop((left, top, left + side, top + side)).resize((HEIGHT, HEIGHT), Image.Resampling.BILINEAR)
+    out = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+    out[:, :STRIP] = marker
+    out[:, STRIP:STRIP + HEIGHT] = np.asarray(square)
+    return out
+
+
+def make_y4m(dest: Path, first: list[Path], second: list[Path]) -> Path:
+    """A looping .y4m: ``first``'s photos with a red strip, then ``second``'s with a blue one."""
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+           "-s", f"{WIDTH}x{HEIGHT}", "-r", str(FPS), "-i", "-", "-pix_fmt", "yuv420p", str(dest)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    for photos, marker in ((first, MARKERS["red"]), (second, MARKERS["blue"])):
+        repeat = round(SEGMENT_S * FPS / len(photos))
+        for photo in photos:
+            data = frame(photo, marker).tobytes()
+            for _ in range(repeat):
+                proc.stdin.write(data)
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise RuntimeError("ffmpeg could not write the fake webcam video")
+    return dest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """``python -m studio serve`` in a subprocess, on 127.0.0.1 and a free port."""
+
+    work: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+    startup_s: float = 0.0
+
+    @property
+    def captures(self) -> Path:
+        return self.work / "captures"
+
+    @property
+    def exports(self) -> Path:
+        return self.work / "exported"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 120) -> Server:
+        env = dict(os.environ, STUDIO_CAPTURES=str(self.captures), STUDIO_EXPORTS=str(self.exports),
+                   GRADIO_TEMP_DIR=str(self.work / "gradio"), GRADIO_ANALYTICS_ENABLED="False")
+        env.pop("STUDIO_AUTH", None)
+        log = open(self.work / "server.log", "a")
+        t0 = time.time()
+        self.proc = subprocess.Popen([sys.executable, "-m", "studio", "serve", "--port", str(self.port)],
+                                     cwd=self.work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        while True:
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.time() - t0 > timeout:
+                self.stop()
+                raise RuntimeError(f"studio did not start:\n{self.log()}")
+            time.sleep(0.1)
+        self.startup_s = time.time() - t0
+        return self
+
+    def log(self) -> str:
+        path = self.work / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()  # only the process this object started
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def chromium_args(y4m: Path) -> list[str]:
+    return ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-extensions",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m}"]
+
+
+def launch(playwright, y4m: Path, profile: Path | None = None):
+    """A headless Chromium context (Debian's binary, never a downloaded one)."""
+    profile = profile or Path(tempfile.mkdtemp(prefix="studio-chromium-"))
+    ctx = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=chromium_args(y4m),
+        viewport={"width": 1400, "height": 1400}, accept_downloads=True)
+    ctx.add_init_script(PROBE_JS)
+    ctx.set_default_timeout(30_000)
+    return ctx
+
+
+# Every 10 ms: which class the webcam <video> shows (its marker strip; drawing a <video> to a
+# canvas ignores the CSS mirror) and the live label's text; each change is kept with its time.
+PROBE_JS = r"""
+(() => {
+  const P = window.__probe = {video: [], label: []};
+  const canvas = document.createElement('canvas');
+  canvas.width = 32; canvas.height = 24;
+  const cx = canvas.getContext('2d', {willReadFrequently: true});
+  const push = (list, value) => {
+    if (!list.length || list[list.length - 1][1] !== value) list.push([Date.now(), value]);
+  };
+  window.__showing = () => {
+    const v = document.querySelector('#camera video');
+    if (!v || !v.videoWidth || v.paused) return null;
+    cx.drawImage(v, 0, 0, 32, 24);
+    const d = cx.getImageData(2, 12, 1, 1).data;
+    if (d[0] > 150 && d[2] < 100) return 'red';
+    if (d[2] > 150 && d[0] < 100) return 'blue';
+    return null;
+  };
+  setInterval(() => {
+    const shown = window.__showing();
+    if (shown) push(P.video, shown);
+    const label = document.querySelector('#live-label [data-testid="label-output-value"]');
+    if (label) push(P.label, label.textContent.trim());
+  }, 10);
+})();
+"""
+
+
+def probe(page) -> dict:
+    return page.evaluate("window.__probe")
+
+
+def reset_probe(page) -> None:
+    page.evaluate("window.__probe.video = []; window.__probe.label = []")
+
+
+def label_latencies(data: dict, names: dict[str, str]) -> tuple[list[tuple[float, str]], list[float]]:
+    """Each change of the video's class since the probe was reset, and for each the delay until
+    the label showed that class (``names`` maps marker colour to class label)."""
+    changes = data["video"][1:]  # the first entry is where the video was at the reset
+    latencies = []
+    for t, colour in changes:
+        shown = [text for lt, text in data["label"] if lt < t][-1:]
+        after = [lt for lt, text in data["label"] if lt >= t and text == names[colour]]
+        if shown == [names[colour]]:
+            latencies.append(0.0)  # it already said so (a wrong guess just before the change)
+        elif after:
+            latencies.append(after[0] - t)
+    return changes, latencies
+
+
+def wait_for_changes(page, names: dict[str, str], n: int, timeout_ms: int = 30_000) -> None:
+    """Wait for ``n`` changes of the video's class since the reset, and for the label to show
+    the class of the last one (or fail on timeout)."""
+    page.wait_for_function(
+        """([names, n]) => {
+            const v = window.__probe.video, l = window.__probe.label;
+            return v.length > n && l.length > 0 && l[l.length - 1][1] === names[v[v.length - 1][1]];
+        }""", arg=[names, n], timeout=timeout_ms)
+
+
+def wait_for_class(page, colour: str, settle_ms: int = 300, timeout_ms: int = 15_000) -> None:
+    """Wait until the video has just switched to ``colour``, plus ``settle_ms``, so that a
+    whole segment (3 s) lies ahead."""
+    page.wait_for_function(
+        """([colour, started]) => {
+            const v = window.__probe.video.filter(([t]) => t >= started);
+            return v.length >= 2 && v[v.length - 1][1] === colour;
+        }""", arg=[colour, time.time() * 1000], timeout=timeout_ms)
+    page.wait_for_timeout(settle_ms)
+
+
+def save_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))

@@ -1,0 +1,91 @@
+"""The sketch walk: a sketch project, drawings for two classes on the sketch page (its own
+route), training, then draw and predict; a reload keeps everything."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from studio.store import Store
+
+PROJECT = "Doodles"
+STROKES = {"Across": (-90, 0, 90, 0), "Down": (0, -90, 0, 90)}  # from the pad's centre
+
+
+def field(page: Page, elem_id: str):
+    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+
+
+def draw(page: Page, stroke: tuple[int, int, int, int], shift: int = 0) -> None:
+    """One stroke; each pointer step costs ~0.5 s in software WebGL, so a few steps only."""
+    pad = page.locator("#sketchpad")
+    expect(pad).not_to_contain_text("processing")  # a cleared pad redraws before it takes strokes
+    box = pad.locator(".pixi-target canvas").bounding_box()
+    x, y = box["x"] + box["width"] / 2 + shift, box["y"] + box["height"] / 2 + shift
+    x0, y0, x1, y1 = stroke
+    page.mouse.move(x + x0, y + y0)
+    page.mouse.down()
+    page.mouse.move(x + x1, y + y1, steps=3)
+    page.mouse.up()
+
+
+def click_until(page: Page, button: str, target: str, text: str | re.Pattern) -> None:
+    """Click until ``target`` shows ``text``: the pad hands over its drawing only once it has
+    settled after the last stroke, so a click right after it may still see the old one."""
+    for _ in range(5):
+        page.click(button)
+        try:
+            expect(page.locator(target)).to_contain_text(text, timeout=8_000)
+            return
+        except AssertionError:
+            continue
+    expect(page.locator(target)).to_contain_text(text)
+
+
+def test_sketch_project(browser, server, artifacts):
+    page = browser.new_page()
+    page.goto(server.url)
+    if Store(server.captures).projects():  # once the page has opened the last project, ask for a new one
+        expect(page.locator("#project-choice input")).not_to_have_value("")
+    page.click("#new-project")
+    field(page, "new-name").fill(PROJECT)
+    page.locator("#new-kind label").filter(has_text="Sketches").click()
+    page.click("#create-project")
+    expect(field(page, "name-1")).to_have_value("Class 2")
+    expect(page.locator("#sketch-note")).to_be_visible()
+    expect(page.locator("#camera")).to_be_hidden()  # no webcam stream beside a sketch pad
+    for i, label in enumerate(STROKES):
+        field(page, f"name-{i}").fill(label)
+        field(page, f"name-{i}").press("Enter")
+        expect(field(page, f"name-{i}")).to_have_value(label)
+    project = Store(server.captures).project(PROJECT)
+
+    page.click("#draw-0")  # the card's Draw button opens the sketch page on this class
+    expect(page).to_have_url(re.compile(r"/sketch\?project="))
+    page.locator("#sketchpad button[aria-label='Brush']").click()
+    for label, stroke in STROKES.items():
+        page.locator("#sketch-class label").filter(has_text=label).click()
+        for n in (1, 2):
+            draw(page, stroke, shift=12 * n)
+            click_until(page, "#sketch-add", "#sketch-counts", f"{label}: {n}")
+    assert project.counts() == {"Across": 2, "Down": 2}
+
+    page.click("#sketch-train")
+    expect(page.locator("#sketch-status")).to_contain_text("trained in", timeout=120_000)
+    for label, stroke in STROKES.items():
+        page.locator("#sketchpad button[aria-label='Clear canvas']").click()
+        page.locator("#sketchpad button[aria-label='Brush']").click()  # clearing drops the tool
+        draw(page, stroke, shift=-20)
+        click_until(page, "#sketch-predict", "#sketch-label [data-testid='label-output-value']", label)
+    page.screenshot(path=str(artifacts / "07-sketch-page.png"), full_page=True)
+
+    page.reload()
+    expect(page.locator("#sketch-counts")).to_contain_text("Across: 2")
+    expect(page.locator("#sketch-status")).to_contain_text("trained in")
+    page.goto(server.url)
+    expect(page.locator("#project-choice input")).to_have_value(f"{PROJECT} (sketch)")
+    expect(page.locator("#count-1")).to_contain_text("2 images")
+    expect(page.locator("#train-status")).to_contain_text("trained in")
+    page.screenshot(path=str(artifacts / "08-sketch-project.png"), full_page=True)
+    page.close()

@@ -1,0 +1,114 @@
+"""The per-sample feature cache: retraining decodes only what changed."""
+
+import os
+
+import numpy as np
+import pytest
+from helpers import fixture_images, make_project
+
+from studio import features, featurize, images
+from studio.cache import FeatureCache
+from studio.errors import BadImage
+from studio.settings import TrainSettings
+from studio.training import train
+
+FAST = TrainSettings(model="knn")  # the cache is the same whatever the model
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """Count the samples the cache decodes (the real decoder still runs)."""
+    seen = []
+    real = featurize.decode
+
+    def counting_decode(source, spec, name=None):
+        seen.append(source)
+        return real(source, spec, name)
+
+    monkeypatch.setattr(featurize, "decode", counting_decode)
+    return seen
+
+
+def test_retraining_after_adding_images_decodes_only_the_new_ones(store, decodes):
+    p = make_project(store, "rps", "rps", n=8)
+    first = train(p, FAST)
+    assert first.metrics["cache"] == {"hits": 0, "misses": 24}
+    assert len(decodes) == 24
+
+    new = [p.add_sample("rock", f) for f in fixture_images("rps", "rock")[8:11]]
+    decodes.clear()
+    second = train(p, FAST)
+    assert second.metrics["cache"] == {"hits": 24, "misses": 3}
+    assert sorted(decodes) == sorted(s.path for s in new)
+
+    decodes.clear()
+    third = train(p, FAST.updated(seed=3))
+    assert third.metrics["cache"] == {"hits": 27, "misses": 0} and decodes == []
+
+
+def test_each_spec_has_its_own_cache(store, decodes):
+    p = make_project(store, "rps", "rps", n=4)
+    train(p, FAST)
+    assert train(p, FAST.updated(features="pixels")).metrics["cache"] == {"hits": 0, "misses": 12}
+    assert train(p, FAST).metrics["cache"] == {"hits": 12, "misses": 0}
+    assert len(list(p.cache_dir.glob("features-*.npz"))) == 2
+    # mirrored copies are cached beside the plain ones
+    assert train(p, FAST.updated(augment=False)).metrics["cache"] == {"hits": 12, "misses": 0}
+
+
+def test_cached_vectors_equal_fresh_features(store):
+    p = make_project(store, "rps", "rps", n=3)
+    paths = [s.path for s in p.samples()]
+    spec = features.make_spec()
+    c = FeatureCache(p.cache_dir, spec)
+    v = c.vectors(paths, ("plain", "mirror"))
+    c.save()
+    again = FeatureCache(p.cache_dir, spec).vectors(paths, ("plain", "mirror"))
+    for i, path in enumerate(paths):
+        rgb = np.asarray(images.load(path))
+        assert np.array_equal(v["plain"][i], features.extract(rgb, spec))
+        assert np.array_equal(v["mirror"][i], features.extract(rgb, spec, mirror=True))
+    assert np.array_equal(v["plain"], again["plain"]) and np.array_equal(v["mirror"], again["mirror"])
+
+
+def test_a_replaced_file_is_read_again(store, decodes):
+    p = make_project(store, "rps", "rps", n=3)
+    train(p, FAST)
+    victim = p.samples("paper")[0].path
+    victim.write_bytes(fixture_images("rps", "rock", 1)[0].read_bytes())
+    os.utime(victim, ns=(1, 1))
+    decodes.clear()
+    assert train(p, FAST).metrics["cache"] == {"hits": 8, "misses": 1}
+    assert decodes == [victim]
+
+
+def test_deleted_samples_leave_the_cache(store):
+    p = make_project(store, "rps", "rps", n=3)
+    train(p, FAST)
+    gone = p.samples("rock")[0]
+    p.delete_sample("rock", gone.name)
+    train(p, FAST)
+    with np.load(next(p.cache_dir.glob("features-*.npz"))) as z:
+        keys = z["keys"].tolist()
+    assert keys and not any(gone.name in k for k in keys)
+    assert len(keys) == 8 * 2  # plain and mirrored
+
+
+def test_a_damaged_cache_is_rebuilt(store):
+    p = make_project(store, "rps", "rps", n=3)
+    train(p, FAST)
+    for f in p.cache_dir.glob("features-*.npz"):
+        f.write_bytes(b"garbage")
+    record = train(p, FAST)
+    assert record.metrics["cache"] == {"hits": 0, "misses": 9}
+    assert train(p, FAST).metrics["cache"] == {"hits": 9, "misses": 0}
+
+
+def test_unreadable_files_are_named_and_not_cached(store):
+    p = make_project(store, "rps", "rps", n=2)
+    bad = p.path / p.class_info("rock").folder / "0000000000000000-broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    c = FeatureCache(p.cache_dir, features.make_spec())
+    with pytest.raises(BadImage, match="rock/0000000000000000-broken.png"):
+        c.vectors([s.path for s in p.samples()])
+    assert c.misses == 7

@@ -1,0 +1,155 @@
+"""Image to feature vector: framing, sketch re-centring, HOG and pixel features, specs."""
+
+import json
+
+import numpy as np
+import pytest
+from helpers import cosine, doodle, fixture_images
+from PIL import Image, ImageDraw
+
+from studio import features
+from studio.settings import TrainSettings
+
+
+def bands(width: int, height: int) -> np.ndarray:
+    """Red | green | blue bands along the longer side: the centred square of a 3:1 image is
+    exactly the green band."""
+    arr = np.zeros((height, width, 3), np.uint8)
+    if width >= height:
+        third = width // 3
+        arr[:, :third] = (255, 0, 0)
+        arr[:, third:2 * third] = (0, 255, 0)
+        arr[:, 2 * third:] = (0, 0, 255)
+    else:
+        third = height // 3
+        arr[:third] = (255, 0, 0)
+        arr[third:2 * third] = (0, 255, 0)
+        arr[2 * third:] = (0, 0, 255)
+    return arr
+
+
+@pytest.mark.parametrize("w, h", [(300, 100), (100, 300)])
+def test_centre_crop_framing(w, h):
+    spec = features.make_spec("pixels", size=16)
+    square = features.framed(bands(w, h), spec)
+    assert square.shape == (16, 16, 3)
+    assert (square == (0, 255, 0)).all()  # only the centred square, resized
+    x = features.extract(bands(w, h), spec)
+    assert x.dtype == np.float32 and x.shape == (768,)
+    assert np.allclose(x.reshape(16, 16, 3), [0, 1, 0])
+
+
+def test_centre_crop_matches_crop_then_resize_by_hand():
+    path = fixture_images("rps", "paper", 1)[0]
+    img = Image.open(path).convert("RGB")
+    w, h = img.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    expected = img.crop((left, top, left + side, top + side)).resize((24, 24), Image.Resampling.BILINEAR)
+    got = features.framed(np.asarray(img), features.make_spec("pixels", size=24))
+    assert np.array_equal(got, np.asarray(expected))
+
+
+def test_sketch_drawn_small_in_a_corner_is_like_drawn_large_in_the_middle():
+    spec = features.make_spec("hog", framing="sketch")
+    large = features.extract(doodle(280, (40, 40, 200), pen=6), spec)
+    small_corner = features.extract(doodle(280, (5, 205, 60), pen=6), spec)
+    small_other_corner = features.extract(doodle(280, (200, 10, 70), alpha=True, pen=6), spec)  # RGBA canvas
+    box = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(box).rectangle([40, 40, 240, 240], outline="black", width=6)
+    other = features.extract(box, spec)
+    assert cosine(large, small_corner) > 0.9
+    assert cosine(large, small_other_corner) > 0.9
+    assert cosine(large, other) < 0.5
+    assert np.linalg.norm(large - small_corner) < 0.4 * np.linalg.norm(large - other)
+    # without the re-centring (Teachable Machine's crop framing) they are far apart
+    crop = {**spec, "framing": "crop"}
+    assert cosine(features.extract(doodle(280, (40, 40, 200), pen=6), crop),
+                  features.extract(doodle(280, (5, 205, 60), pen=6), crop)) < 0.5
+
+
+def test_sketch_square_is_centred_with_a_margin():
+    img = np.asarray(doodle(200, (150, 0, 40), pen=3))
+    square = features.sketch_square(img)
+    assert square.shape[0] == square.shape[1]
+    ink = np.argwhere(square.min(axis=2) < features.SKETCH_INK)
+    top, left = ink.min(axis=0)
+    bottom, right = square.shape[0] - 1 - ink.max(axis=0)
+    assert min(top, left, bottom, right) >= 1
+    assert abs(int(top) - int(bottom)) <= 1 and abs(int(left) - int(right)) <= 1
+
+
+def test_empty_sketch_is_refused():
+    with pytest.raises(ValueError, match="empty"):
+        features.extract(np.full((50, 50, 3), 255, np.uint8), features.make_spec("hog", framing="sketch"))
+
+
+@pytest.mark.parametrize("kwargs, dim", [
+    ({"kind": "hog"}, 3 * 9 * 4 * 9),  # 64 px, 16-px cells: 3x3 blocks of 2x2 cells, 9 bins, R G B
+    ({"kind": "hog", "color": False}, 9 * 4 * 9),
+    ({"kind": "hog", "size": 32, "cell": 8}, 3 * 9 * 4 * 9),
+    ({"kind": "hog", "size": 128, "cell": 16}, 3 * 49 * 4 * 9),
+    ({"kind": "pixels"}, 16 * 16 * 3),
+    ({"kind": "pixels", "size": 24, "color": False}, 24 * 24),
+    ({"kind": "pixels", "size": 28, "color": False, "framing": "sketch"}, 28 * 28),
+])
+def test_feature_dimensions(kwargs, dim):
+    spec = features.make_spec(**kwargs)
+    x = features.extract(np.asarray(Image.open(fixture_images("quickdraw", "cat", 1)[0]).convert("RGB")), spec)
+    assert x.shape == (dim,) and x.dtype == np.float32 and np.isfinite(x).all()
+    if spec["kind"] == "pixels":
+        assert 0.0 <= x.min() and x.max() <= 1.0
+
+
+def test_grey_pixels_use_the_documented_weights():
+    spec = features.make_spec("pixels", size=4, color=False)
+    x = features.extract(np.full((4, 4, 3), (200, 100, 50), np.uint8), spec)
+    assert np.allclose(x, round(0.299 * 200 + 0.587 * 100 + 0.114 * 50) / 255)
+
+
+def test_mirror_is_the_features_of_the_flipped_image():
+    rgb = np.asarray(Image.open(fixture_images("rps", "scissors", 1)[0]).convert("RGB"))
+    spec = features.make_spec()
+    mirrored_square = np.ascontiguousarray(features.framed(rgb, spec)[:, ::-1])
+    assert np.array_equal(features.extract(rgb, spec, mirror=True), features.from_framed(mirrored_square, spec))
+    assert cosine(features.extract(rgb, spec, mirror=True), features.extract(rgb[:, ::-1], spec)) > 0.99
+    assert not np.array_equal(features.extract(rgb, spec, mirror=True), features.extract(rgb, spec))
+
+
+def test_default_spec_is_the_best_measured_recipe():
+    assert features.make_spec() == features.DEFAULT_SPEC == {
+        "kind": "hog", "size": 64, "cell": 16, "bins": 9, "color": True, "framing": "crop"}
+    s = TrainSettings()
+    assert (s.model, s.features, s.augment, s.color) == ("svc", "hog", True, True)
+    assert s.spec() == features.DEFAULT_SPEC
+    assert s.spec("sketch")["framing"] == "sketch"
+    assert TrainSettings(features="pixels").spec()["size"] == 16
+
+
+def test_spec_is_json_and_complete():
+    for spec in (features.make_spec(), features.make_spec("pixels", 20, False, "sketch")):
+        again = json.loads(json.dumps(spec))
+        assert again == spec
+        img = doodle(64, (10, 10, 40))
+        assert np.array_equal(features.extract(img, again), features.extract(img, spec))
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"kind": "sift"}, "Feature kind"),
+    ({"framing": "zoom"}, "Framing"),
+    ({"kind": "pixels", "size": 3}, "from 4 to 128"),
+    ({"kind": "pixels", "size": 129}, "from 4 to 128"),
+    ({"kind": "hog", "size": 60}, "multiple of the cell"),
+    ({"kind": "hog", "size": 64, "cell": 64}, "twice"),
+    ({"kind": "hog", "size": 8, "cell": 4}, "from 16 to 256"),
+    ({"kind": "hog", "size": 512}, "from 16 to 256"),
+])
+def test_spec_validation(kwargs, says):
+    with pytest.raises(ValueError, match=says):
+        features.make_spec(**kwargs)
+
+
+def test_extract_many_stacks_float32():
+    imgs = [bands(30, 20), bands(20, 30)]
+    X = features.extract_many(imgs, features.make_spec("pixels", size=8))
+    assert X.shape == (2, 192) and X.dtype == np.float32

@@ -1,0 +1,149 @@
+"""Sound projects through the command line, in subprocesses as a user runs them, and the
+exported scripts run by a Python process in which studio cannot be imported."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import FIXTURES
+from helpers import clean_env, run_cli
+
+from studio import sounds
+
+DIGITS = FIXTURES / "spoken_digits"
+LABELS = ("0", "1", "2")
+
+
+def held_back(label: str) -> list:
+    """Take 19 of each speaker: never added to the project."""
+    return sorted((DIGITS / label).glob("*_19.wav"))
+
+
+def recording(paths, gap: float = 0.7) -> sounds.Clip:
+    sr = 16000
+    pause = np.zeros(int(gap * sr), np.float32)
+    return sounds.Clip(np.concatenate([pause] + [x for p in paths for x in (sounds.load(p).at(sr).samples, pause)]), sr)
+
+
+def write_wav(path, clip: sounds.Clip):
+    path.write_bytes(sounds.to_wav(clip))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Project 'digits' made, filled and trained with the CLI: background noise from a long
+    recording kept whole, three digit classes from clips and from a recording split at its pauses."""
+    tmp = tmp_path_factory.mktemp("sound-cli")
+    caps = tmp / "captures"
+    out = {"captures": caps, "tmp": tmp}
+    out["new"] = run_cli("new", "digits", "--kind", "sound", captures=caps)
+    run_cli("rename-class", "digits", "Class 2", "0", captures=caps)
+    for label in LABELS[1:]:
+        run_cli("add-class", "digits", label, captures=caps)
+    noise = np.random.default_rng(0).normal(0, 0.01, 16000 * 6).astype(np.float32)
+    out["noise"] = run_cli("add", "digits", "Background noise", write_wav(tmp / "room.wav", sounds.Clip(noise, 16000)),
+                           "--keep-silence", captures=caps)
+    for label in LABELS:
+        takes = sorted(p for p in (DIGITS / label).glob("*.wav") if not p.name.endswith("_19.wav"))
+        run_cli("add", "digits", label, *takes[:6], captures=caps)
+        said = write_wav(tmp / f"says-{label}.wav", recording(takes[6:]))
+        out[f"split-{label}"] = run_cli("add", "digits", label, said, "--split", captures=caps)
+    out["train"] = run_cli("train", "digits", "--json", captures=caps)
+    return out
+
+
+def test_a_new_sound_project_has_a_background_noise_class(trained):
+    assert "Created sound project 'digits'" in trained["new"].stdout
+    classes = run_cli("classes", "digits", captures=trained["captures"]).stdout.splitlines()
+    assert classes == ["Background noise\t6", "0\t8", "1\t8", "2\t8"]
+    assert "Added 6 clip(s) to 'Background noise'." in trained["noise"].stdout
+    assert all("Added 2 clip(s)" in trained[f"split-{lb}"].stdout for lb in LABELS)
+    listed = json.loads(run_cli("samples", "digits", "0", "--json", captures=trained["captures"]).stdout)
+    assert len(listed) == 8 and all(s["name"].endswith(".wav") for s in listed)
+
+
+def test_train_reports_like_for_images(trained):
+    summary = json.loads(trained["train"].stdout)
+    assert summary["features"]["kind"] == "logmel" and summary["model"] == "svc"
+    assert summary["n_train"] + summary["n_test"] == 30
+    assert set(summary["per_class"]) == {"Background noise", *LABELS}
+
+
+def test_predict_and_evaluate_wav_files(trained):
+    files = [str(p) for lb in LABELS for p in held_back(lb)]
+    lines = run_cli("predict", "digits", *files, captures=trained["captures"]).stdout.splitlines()
+    assert [ln.split("\t")[0] for ln in lines] == files
+    right = sum(ln.split("\t")[1] == p.split("/")[-2] for ln, p in zip(lines, files))
+    assert right >= 9, lines  # other takes of the same speakers
+    assert all(0 < float(ln.split("\t")[2]) <= 1 for ln in lines)
+    folder = trained["tmp"] / "held"
+    for lb in LABELS:
+        (folder / lb).mkdir(parents=True)
+        for p in held_back(lb):
+            shutil.copy(p, folder / lb / p.name)
+    (folder / "0" / "notes.txt").write_text("skipped")
+    report = json.loads(run_cli("evaluate", "digits", folder, "--json", captures=trained["captures"]).stdout)
+    assert report["n"] == 12 and report["accuracy"] == right / 12
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs Debian's ffmpeg")
+def test_add_an_mp3(trained, tmp_path):
+    mp3 = tmp_path / "two.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(held_back("2")[0]), str(mp3)], check=True)
+    caps = tmp_path / "caps"
+    run_cli("new", "x", "--kind", "sound", captures=caps)
+    assert "Added 1 clip(s)" in run_cli("add", "x", "Class 2", mp3, captures=caps).stdout
+
+
+def test_user_mistakes_are_one_line_and_status_1(trained, tmp_path):
+    caps = trained["captures"]
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    for args in (("add", "digits", "0", text), ("train", "digits", "--features", "hog"),
+                 ("add", "digits", "0", tmp_path / "missing.wav", "--split")):
+        proc = run_cli(*args, captures=caps, check=False)
+        assert proc.returncode == 1, args
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    run_cli("new", "pics", captures=tmp_path / "c2")
+    proc = run_cli("add", "pics", "Class 1", held_back("0")[0], "--split", captures=tmp_path / "c2", check=False)
+    assert proc.returncode == 1 and "sound projects" in proc.stderr
+
+
+def run_without_studio(script, args, cwd) -> subprocess.CompletedProcess:
+    """``python SCRIPT ARGS`` in a fresh process where ``import studio`` fails."""
+    code = ("import runpy, sys; sys.modules['studio'] = None; sys.argv = sys.argv[1:]; "
+            "runpy.run_path(sys.argv[0], run_name='__main__')")
+    return subprocess.run([sys.executable, "-I", "-c", code, str(script), *map(str, args)], capture_output=True,
+                          text=True, encoding="utf-8", cwd=cwd, env=clean_env(), timeout=120)
+
+
+def test_exported_scripts_predict_wav_files_without_studio(trained, tmp_path):
+    caps = trained["captures"]
+    run_cli("export", "digits", "--out", tmp_path, captures=caps)
+    folder = next(p for p in tmp_path.iterdir() if p.is_dir())
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["feature_spec"]["kind"] == "logmel" and meta["labels"] == ["Background noise", *LABELS]
+    assert any("MFCC" in step for step in meta["preprocessing"])
+    files = [str(p) for lb in LABELS for p in held_back(lb)]
+    expected = run_cli("predict", "digits", *files, captures=caps).stdout
+    done = run_without_studio(folder / "predict.py", files, folder)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected
+    for script in ("predict_onnx.py", "predict_skops.py"):
+        if (folder / script).exists():
+            other = run_without_studio(folder / script, files, folder)
+            assert other.returncode == 0, other.stderr
+            assert [ln.split("\t")[1] for ln in other.stdout.splitlines()] == \
+                [ln.split("\t")[1] for ln in expected.splitlines()]
+    reopened = run_cli("predict", folder, *files, captures=caps).stdout
+    assert [ln.split("\t")[1] for ln in reopened.splitlines()] == [ln.split("\t")[1] for ln in expected.splitlines()]
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    bad = run_without_studio(folder / "predict.py", [broken], folder)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
