@@ -21,6 +21,10 @@ class BadImage(StudioError):
     """Input that cannot be decoded as an image, or is unsafe to decode."""
 
 
+class TooLarge(BadImage):
+    """An image with more pixels than studio decodes (a decompression bomb, say)."""
+
+
 class BadSound(BadImage):
     """Input that cannot be decoded as a sound clip. A kind of BadImage so that every handler
     of unreadable samples (training, prediction, the CLI) treats both kinds alike."""

@@ -8,11 +8,42 @@ from __future__ import annotations
 import numpy as np
 
 from . import audio, features, images, sounds
-from .errors import BadImage, BadSound
+from .errors import BadImage, BadSound, StudioError
 
 
 def is_sound(spec: dict | None) -> bool:
     return bool(spec) and spec.get("kind") in audio.SOUND_KINDS
+
+
+def checked_spec(spec) -> dict:
+    """``spec`` if this studio computes exactly the features it describes, else StudioError: a
+    model from another studio version, or one whose model.json or metadata.json was edited, is
+    refused before any image reaches it (a HOG cell of 0, say, would crash OpenCV)."""
+    why = "" if isinstance(spec, dict) else "it is not a JSON object"
+    if not why:
+        try:
+            if is_sound(spec):
+                want = audio.make_sound_spec(**{k: spec[k] for k in audio.SOUND_SPEC if k in spec})
+            else:
+                want = features.make_spec(spec.get("kind"), spec.get("size"), spec.get("color", True),
+                                          spec.get("framing", "crop"), spec.get("cell"))
+            odd = sorted(k for k, v in want.items() if spec.get(k) != v)
+            why = f"{', '.join(odd)} differ{'s' if len(odd) == 1 else ''} from what this studio computes" if odd else ""
+        except (ValueError, TypeError) as e:
+            why = str(e)
+    if why:
+        raise StudioError(f"The model's feature spec {spec!r} is not one this studio computes ({why}): it comes "
+                          "from another studio version, or its description was edited. Train the model again.")
+    return dict(spec)
+
+
+def vector_length(spec: dict) -> int:
+    """How many features ``spec`` gives per sample (what the model must expect)."""
+    if is_sound(spec):
+        n = max(1, int(spec["sr"] * spec["seconds"]))
+        return len(audio.extract_sound(np.zeros(n, np.float32), int(spec["sr"]), spec))
+    side = int(spec["size"])
+    return len(features.extract(np.zeros((side, side, 3), np.uint8), spec))  # black: ink even for sketches
 
 
 def variants(spec: dict, augment: bool) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from . import features
-from .errors import BadImage
+from .errors import BadImage, TooLarge
 
 ImageSource = np.ndarray | Image.Image | str | Path | bytes
 
@@ -21,11 +21,11 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 def _open(data: bytes | Path, name: str) -> Image.Image:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with warnings.catch_warnings():  # studio's own limit applies, whatever Pillow's is set to
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
             if img.width * img.height > MAX_PIXELS:
-                raise BadImage(
+                raise TooLarge(
                     f"{name} is {img.width}x{img.height} pixels, larger than the "
                     f"{MAX_PIXELS:,} studio accepts; make it smaller first."
                 )
@@ -34,7 +34,7 @@ def _open(data: bytes | Path, name: str) -> Image.Image:
     except BadImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise BadImage(f"{name} is too large to decode safely ({e}).") from None
+        raise TooLarge(f"{name} is too large to decode safely ({e}).") from None
     except FileNotFoundError:
         raise BadImage(f"{name} does not exist.") from None
     except (OSError, SyntaxError, ValueError) as e:

@@ -100,6 +100,10 @@ def load(folder: Path) -> ModelRecord:
     if meta.get("format") != FORMAT:
         raise StudioError(f"The model in {folder} has format {meta.get('format')}, this studio reads "
                           f"format {FORMAT}: train the model again.")
+    missing = [k for k in ("file", "sha256", "labels", "spec", "id") if k not in meta]
+    if missing or not isinstance(meta.get("file"), str) or not isinstance(meta.get("labels"), list):
+        raise StudioError(f"{folder / POINTER} is damaged (missing or wrong: {', '.join(missing) or 'file, labels'}); "
+                          "train the model again.")
     file = folder / Path(meta["file"]).name
     try:
         data = file.read_bytes()
@@ -108,6 +112,11 @@ def load(folder: Path) -> ModelRecord:
     if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
         raise UnsafeFile(f"{file} does not match the checksum studio recorded; it will not be "
                          "opened (it may have been replaced). Train the model again.")
-    estimator = joblib.load(io.BytesIO(data))
-    return ModelRecord(estimator, meta["labels"], meta["spec"], meta["settings"], meta["metrics"],
-                       meta.get("project", ""), meta["created"], meta["versions"], meta["id"])
+    try:
+        estimator = joblib.load(io.BytesIO(data))
+    except Exception as e:  # written by studio, yet unreadable here: e.g. another scikit-learn
+        made_by = (meta.get("versions") or {}).get("scikit-learn", "an unknown version")
+        raise StudioError(f"{file} was written with scikit-learn {made_by} and cannot be read with "
+                          f"{sklearn.__version__} ({type(e).__name__}: {e}). Train the model again.") from None
+    return ModelRecord(estimator, meta["labels"], meta["spec"], meta.get("settings", {}), meta.get("metrics", {}),
+                       meta.get("project", ""), meta.get("created", ""), meta.get("versions", {}), meta["id"])

@@ -17,8 +17,13 @@ class Predictor:
     def __init__(self, estimator, labels: list[str], spec: dict, info: dict | None = None):
         self.estimator = estimator
         self.labels = list(labels)
-        self.spec = dict(spec)
+        self.spec = featurize.checked_spec(spec)
         self.info = info or {}
+        expects = getattr(estimator, "n_features_in_", None)
+        if expects is not None and int(expects) != featurize.vector_length(self.spec):
+            raise StudioError(f"The model expects {int(expects)} features per sample, but its feature spec gives "
+                              f"{featurize.vector_length(self.spec)}: the model and its description do not belong "
+                              "together (edited, or from another studio version). Train the model again.")
         classes = [str(c) for c in getattr(estimator, "classes_", labels)]
         missing = [lb for lb in self.labels if lb not in classes]
         if missing:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -181,14 +182,30 @@ def _folder_samples(dataset: Path, kind: str):
 
 
 def _zip_samples(source: Path, root: PurePosixPath, kind: str):
-    """The same for a zip, read through transfer's bounded, path-safe zip reader."""
-    from .transfer import zip_entries
+    """The same for a zip, with transfer's bounds on entry counts and sizes (zip bombs)."""
+    from .transfer import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_RATIO, MAX_TOTAL_BYTES
 
-    dataset = root / "dataset"
-    for path, data, reason in zip_entries(source):
-        if len(path.parts) == len(dataset.parts) + 2 and path.parts[:len(dataset.parts)] == dataset.parts:
-            ok = _is_sample(path.name, kind) and data is not None
-            yield path.parts[-2], str(path), data if ok else None, reason or ("" if ok else "not a sample")
+    dataset, total = (root / "dataset").parts, 0
+    with zipfile.ZipFile(source) as z:
+        infos = z.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise StudioError(f"{source} has {len(infos):,} entries; studio reads at most {MAX_ENTRIES:,}.")
+        for info in infos:
+            path = PurePosixPath(info.filename)
+            if info.is_dir() or len(path.parts) != len(dataset) + 2 or path.parts[:len(dataset)] != dataset:
+                continue
+            folder, name = path.parts[-2], str(path)
+            if path.name.startswith(".") or stat.S_ISLNK(info.external_attr >> 16):
+                yield folder, name, None, "hidden file or link"
+            elif not _is_sample(path.name, kind):
+                yield folder, name, None, "not a sample"
+            elif info.file_size > MAX_ENTRY_BYTES or info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                yield folder, name, None, "too large"
+            else:
+                total += info.file_size
+                if total > MAX_TOTAL_BYTES:
+                    raise StudioError(f"{source} unpacks to more than {MAX_TOTAL_BYTES // 2**30} GiB.")
+                yield folder, name, z.read(info), ""
 
 
 def _settings(settings) -> dict:

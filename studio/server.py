@@ -33,6 +33,14 @@ def read_auth(value: str | None) -> list[tuple[str, str]] | None:
     return pairs
 
 
+def exposure_warning(host: str, port: int, auth: list | None) -> str | None:
+    """What to tell the user when the app is reachable from other machines."""
+    if host in LOCAL_HOSTS:
+        return None
+    return (f"Warning: serving on {host}: anyone who can reach this machine on port {port} can see, change "
+            "and delete your projects" + ("." if auth else "; protect it with --auth user:password."))
+
+
 def serve(args: argparse.Namespace) -> None:
     """Build the app on the store in ``args.captures`` and serve it until interrupted."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -42,10 +50,16 @@ def serve(args: argparse.Namespace) -> None:
     from .export import default_out
     exports = Path(args.exports).resolve() if args.exports else default_out().resolve()
     exports.mkdir(parents=True, exist_ok=True)
-    if args.host not in LOCAL_HOSTS:
-        print(f"Warning: serving on {args.host}: anyone who can reach this machine on port {args.port} can "
-              "see, change and delete your projects" + ("." if auth else "; protect it with --auth user:password."),
-              file=sys.stderr)
+    warning = exposure_warning(args.host, args.port, auth)
+    if warning:
+        print(warning, file=sys.stderr)
+
+    from PIL import Image
+
+    from .images import MAX_PIXELS
+    # Gradio decodes webcam frames and drawings itself, under Pillow's limit (179 megapixels by
+    # default): hold that to studio's own, so that no request makes the server decode a bomb.
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2  # Pillow refuses images of more than twice this
 
     from .store import Store
     from .ui import build, launch_options

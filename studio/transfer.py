@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from . import atomic, features, images
-from .errors import BadImage, StudioError
+from .errors import BadImage, NotFound, StudioError, TooLarge
 from .names import folder_for
 from .store import Project, Store
 
@@ -189,8 +189,8 @@ def _add_items(project: Project, items, report: ImportReport) -> None:
             known[key] = project.add_class(label).label
         try:
             project.add_sample(known[key], data, name=name)
-        except BadImage:
-            report.skip(name, "not a readable image")
+        except BadImage as e:
+            report.skip(name, _why(e))
             continue
         report.count(known[key])
 
@@ -207,7 +207,13 @@ def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
     report = ImportReport()
     for p in map(Path, paths):
         if p.suffix.lower() == ".zip":
-            sub = add_archive(project, label, p)
+            try:
+                sub = add_archive(project, label, p)
+            except NotFound:  # the class itself has gone
+                raise
+            except StudioError as e:  # an unreadable zip, or one too large: skipped like a bad image
+                report.skip(p.name, str(e).replace(str(p), p.name))
+                continue
             for lb, n in sub.added.items():
                 report.added[lb] = report.added.get(lb, 0) + n
             report.skipped += sub.skipped
@@ -215,9 +221,13 @@ def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
         try:
             project.add_sample(label, p, name=p.name)
             report.count(project.class_info(label).label)
-        except BadImage:
-            report.skip(p.name, "not a readable image")
+        except BadImage as e:
+            report.skip(p.name, _why(e))
     return report
+
+
+def _why(e: BadImage) -> str:
+    return "too large to decode safely" if isinstance(e, TooLarge) else "not a readable image"
 
 
 # ---- Teachable Machine .tm --------------------------------------------------------------------

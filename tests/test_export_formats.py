@@ -289,3 +289,42 @@ def test_snippets_are_in_the_metadata_for_every_format(records, tmp_path):
         assert code == formats.FORMATS[name].snippet(record)
         assert code.startswith("# pip install ") and "==" in code.splitlines()[0]
     assert meta["node"]["snippet"].startswith("// npm install")
+
+
+# ---- sound models ------------------------------------------------------------------------------------------
+def tone(path: Path, freq: float, seed: int) -> Path:
+    """A one-second WAV: a tone with a little noise, at 16 kHz."""
+    from scipy.io import wavfile
+
+    t = np.arange(16000) / 16000
+    noise = np.random.default_rng(seed).normal(0, 0.05, t.size)
+    wavfile.write(path, 16000, (np.sin(2 * np.pi * freq * t) * 0.5 * np.hanning(t.size) + noise).astype(np.float32))
+    return path
+
+
+def test_a_sound_model_exports_scripts_that_read_wav_files(tmp_path):
+    store = Store(tmp_path / "captures")
+    project = store.create("Tones", "sound", classes=["low", "high"])
+    (tmp_path / "wav").mkdir()
+    for label, freq in (("low", 300), ("high", 2500)):
+        for i in range(6):
+            project.add_sample(label, tone(tmp_path / "wav" / f"{label}{i}.wav", freq * (1 + i / 50), i))
+    record = train(project, TrainSettings.from_dict(project.settings()).updated(model="logistic"))
+    imgs = [(c.label, c.folder, [s.path for s in project.samples(c.label)]) for c in project.classes()]
+    result = export(record, tmp_path / "out", images=imgs)
+    assert not (result.folder / "predict.mjs").exists()  # Node.js reimplements image features only
+    meta = json.loads((result.folder / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["node"] is None and "sketch_framing" not in meta
+    clips = [str(tone(tmp_path / f"test {f}.wav", f, 99)) for f in (320, 2400)]
+    predictor = Predictor.from_record(record)
+    want = [format_line(c, *predictor.top(c)) for c in clips]
+    for script in ("predict.py", "predict_skops.py", "predict_onnx.py"):
+        out = subprocess.run([sys.executable, script, *clips], capture_output=True, text=True, encoding="utf-8",
+                             cwd=result.folder, env=clean_env())
+        assert out.returncode == 0, out.stderr
+        assert [line.split("\t")[:2] for line in out.stdout.splitlines()] == [w.split("\t")[:2] for w in want]
+    np.testing.assert_allclose(open_export(result.zip_path).probabilities(clips), predictor.probabilities(clips),
+                               atol=1e-9)
+    import_into(store, "Again", result.zip_path)
+    again = store.project("Again")
+    assert again.kind == "sound" and again.counts() == {"low": 6, "high": 6}

@@ -16,6 +16,7 @@ import threading
 import venv
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -126,7 +127,7 @@ def exports(venvs, tmp_path_factory):
     with the images to predict and what studio predicts for them."""
     for fmt in formats.DEFAULT_FORMATS:
         for spec in ({"kind": "hog"}, {"kind": "pixels"}):
-            venvs.start(formats.FORMATS[fmt].needs(_Record(spec)))
+            venvs.start(formats.FORMATS[fmt].needs(SimpleNamespace(spec=spec)))
     tmp = tmp_path_factory.mktemp("exports")
     store = Store(tmp / "captures")
     photos = make_project(store, "손 Hands", "rps", classes=["scissors", "rock", "paper"])
@@ -146,13 +147,6 @@ def exports(venvs, tmp_path_factory):
                     "studio": [(predictor.top_of(c)[0], c) for c in conf]})
     yield out
     write_agreement()
-
-
-class _Record:
-    """Just enough of a ModelRecord for ``needs``."""
-
-    def __init__(self, spec: dict):
-        self.spec = spec
 
 
 def run(args: list, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:

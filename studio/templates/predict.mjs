@@ -1,4 +1,4 @@
-// Predict with a model exported by studio, in Node.js (18 or later).
+// Predict with a model exported by studio, in Node.js (20.9 or later).
 //
 //     npm install            # onnxruntime-node and sharp, pinned in package.json
 //     node predict.mjs IMAGE [IMAGE ...]

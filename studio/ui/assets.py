@@ -78,6 +78,10 @@ CSS = """
 .hold-btn { touch-action: none; user-select: none; -webkit-user-select: none; }
 .hold-btn.recording { background: #dc2626 !important; color: #fff !important; border-color: #dc2626 !important; }
 .class-card:has(.use-class input:not(:checked)) > :not(:first-child) { opacity: 0.45; }
+.thumbs .grid-container { grid-template-columns: repeat(auto-fill, minmax(54px, 1fr)) !important;
+                          grid-auto-rows: min-content !important; align-content: start; gap: 4px !important; }
+.thumbs .gallery-item { height: auto !important; }
+.thumbs .thumbnail-item { min-width: 0 !important; height: auto !important; aspect-ratio: 1 / 1; }
 .class-count p { margin: 0; white-space: nowrap; }
 .small p { font-size: 0.85em; opacity: 0.8; margin: 0; }
 table.cm { border-collapse: collapse; font-size: 0.9em; }

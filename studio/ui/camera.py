@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
 import numpy as np
 
+from .. import images
 from ..errors import StudioError
 from ..store import Project
 from .common import Studio, class_by_folder, esc, guard
@@ -106,22 +109,28 @@ def listen(st: Studio) -> None:
         cam.pop("cleared", None)
         sketch = p is not None and p.kind == "sketch"
         note = (f"This is a sketch project: draw its images and try the model on the "
-                f"[sketch page](/sketch?project={p.folder}).") if sketch else ""
+                f"[sketch page](/sketch?project={quote(p.folder)}).") if sketch else ""
         return gr.Column(visible=not sketch), gr.Markdown(note, visible=sketch), gr.Column(visible=not sketch), None, ""
 
     project.change(on_project, [project, state],
                    [c["capture"], c["sketch_note"], c["live_box"], c["live"], c["stats"]])
 
     @guard
-    def on_test(image: np.ndarray | None, folder: str):
-        if image is None:
+    def on_test(image: dict | None, folder: str):
+        """The uploaded file, decoded by studio (its size limits, its messages) rather than by
+        Gradio, which decodes images of up to 179 megapixels and reports a file that is not an
+        image without saying why."""
+        if not image:
             return None
-        conf = predict(st, st.project(folder), image)
+        if not image.get("path"):
+            raise gr.Error("This image could not be read; try saving it as a PNG or JPEG file.", print_exception=False)
+        name = Path(image.get("orig_name") or image["path"]).name
+        conf = predict(st, st.project(folder), np.asarray(images.load(Path(image["path"]), name)))
         if isinstance(conf, str):
             raise gr.Error(esc(conf), print_exception=False)
         return conf
 
-    c["test_in"].upload(on_test, [c["test_in"], project], [c["test_out"]])
+    c["test_in"].upload(on_test, [c["test_in"], project], [c["test_out"]], preprocess=False)
 
 
 def _snapshot(p: Project, target: str, frame: np.ndarray) -> str:

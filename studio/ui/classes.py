@@ -7,10 +7,11 @@ every action that adds or removes images bumps that number.
 
 from __future__ import annotations
 
+import json
 import tempfile
-import time  # DEBUG
 import zipfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 import gradio as gr
 
@@ -30,7 +31,6 @@ def render(st: Studio) -> None:
     with gr.Column(elem_id="classes"):
         @gr.render(inputs=[project, version])
         def cards(folder: str, _version: int) -> None:
-            print("RENDER", time.time(), folder, _version, flush=True)  # DEBUG
             p = st.project_or_none(folder)
             if p is None:
                 gr.Markdown("Choose or create a project to start.", elem_id="no-project")
@@ -77,12 +77,15 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
                 gr.Button("Snapshot", size="sm", min_width=0, elem_id=f"snap-{i}",
                           elem_classes=["snap-btn", f"cls-{folder}"])
             else:
-                gr.Button("✎ Draw", size="sm", min_width=0, scale=2, elem_id=f"draw-{i}",
-                          link=f"/sketch?project={p.folder}&class={folder}")
+                draw = gr.Button("✎ Draw", size="sm", min_width=0, scale=2, elem_id=f"draw-{i}")
+                # Not link=: Gradio 6.31 keeps a button's link when a re-render puts another
+                # button (e.g. another project's Hold to record) in its place.
+                url = json.dumps(f"/sketch?{urlencode({'project': p.folder, 'class': folder})}")
+                draw.click(None, None, None, js=f"() => {{ window.location.href = {url}; }}")
             upload = gr.UploadButton("Upload", size="sm", min_width=0, file_count="multiple",
                                      file_types=UPLOAD_TYPES, elem_id=f"upload-{i}")
         gallery = gr.Gallery([thumbs.thumbnail(s.path) for s in samples[:MAX_THUMBS]], show_label=False,
-                             columns=8, fit_columns=False, height=96, object_fit="contain",
+                             columns=8, fit_columns=False, height=128, object_fit="cover",
                              allow_preview=False, visible=bool(samples),
                              elem_id=f"gallery-{i}", elem_classes="thumbs")
         if len(samples) > MAX_THUMBS:
@@ -157,7 +160,8 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
     @guard
     def do_download(f: str):
         q, label = label_now(f)
-        dest = Path(tempfile.mkdtemp(dir=thumbs.scratch("zips"))) / f"{folder_for(q.name)}-{folder_for(label)}.zip"
+        folder_zips = thumbs.pruned(thumbs.scratch("zips"))
+        dest = Path(tempfile.mkdtemp(dir=folder_zips)) / f"{folder_for(q.name)}-{folder_for(label)}.zip"
         with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
             for s in q.samples(label):
                 z.write(s.path, f"{folder_for(label)}/{s.name}")

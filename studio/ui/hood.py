@@ -70,6 +70,16 @@ def confusion_html(labels: list[str], cm: list[list[int]]) -> str:
             f"{''.join(rows)}</table>")
 
 
+def report_text(report: str) -> str:
+    """scikit-learn's report, its header line starting with a word: the code view strips the
+    leading spaces that align it."""
+    if not report.strip():
+        return "No held-back images."
+    head, _, rest = report.partition("\n")
+    pad = len(head) - len(head.lstrip())
+    return "class".ljust(pad) + head.lstrip() + "\n" + rest
+
+
 def per_class_table(test: dict) -> str:
     if not test.get("per_class"):
         return ""
@@ -118,7 +128,7 @@ def listen(st: Studio) -> None:
         frames = history_frames(m.get("history", {}))
         plots = [gr.Row(visible=frames is not None), *(frames or (None, None))]
         return [gr.Accordion(open=True), text, confusion_html(info["labels"], test.get("confusion", [])),
-                test.get("report") or "No held-back images.", *plots, *hidden]
+                report_text(test.get("report", "")), *plots, *hidden]
 
     gr.on([project.change, model_version.change], show, [project, model_version],
           [c["hood"], c["hood_summary"], c["matrix"], c["report"], c["plots"], c["accuracy_plot"], c["loss_plot"],

@@ -1,11 +1,14 @@
-"""Small JPEG thumbnails of samples, so a class card does not send full-size images."""
+"""Files made only to be shown or downloaded: small JPEG thumbnails of samples (so a class
+card does not send full-size images) and zips of a class's images."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import secrets
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from .. import images
@@ -21,6 +24,19 @@ def scratch(kind: str) -> Path:
     path = Path(base) / f"studio-{kind}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def pruned(folder: Path, max_age_s: float = 3600) -> Path:
+    """``folder`` without the entries older than ``max_age_s`` (downloads made an hour ago)."""
+    limit = time.time() - max_age_s
+    for entry in folder.iterdir():
+        if entry.stat().st_mtime >= limit:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    return folder
 
 
 def thumbnail(sample: Path) -> str:

@@ -83,9 +83,12 @@ class Server:
     """``python -m studio serve`` in a subprocess, on 127.0.0.1 and a free port."""
 
     work: Path
+    env: dict[str, str] = field(default_factory=dict)  # e.g. STUDIO_AUTH
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     startup_s: float = 0.0
+    args: list[str] = field(default_factory=list)  # more ``serve`` options, e.g. ["--auth", "u:p"]
+    env: dict[str, str] = field(default_factory=dict)  # more environment, e.g. {"STUDIO_AUTH": ...}
 
     @property
     def captures(self) -> Path:
@@ -103,9 +106,11 @@ class Server:
         env = dict(os.environ, STUDIO_CAPTURES=str(self.captures), STUDIO_EXPORTS=str(self.exports),
                    GRADIO_TEMP_DIR=str(self.work / "gradio"), GRADIO_ANALYTICS_ENABLED="False")
         env.pop("STUDIO_AUTH", None)
+        env.update(self.env)
+        env.update(self.env)
         log = open(self.work / "server.log", "a")
         t0 = time.time()
-        self.proc = subprocess.Popen([sys.executable, "-m", "studio", "serve", "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "studio", "serve", "--port", str(self.port), *self.args],
                                      cwd=self.work, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         while True:
@@ -125,6 +130,13 @@ class Server:
     def log(self) -> str:
         path = self.work / "server.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a power cut would end it: no clean-up runs."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
 
     def stop(self) -> None:
         if self.proc is None:

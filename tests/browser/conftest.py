@@ -16,12 +16,6 @@ ARTIFACTS = TESTS / "artifacts"
 CLASSES = ("rock", "paper")  # red strip, blue strip in the video
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
-            item.add_marker(pytest.mark.browser)
-
-
 @pytest.fixture(scope="session")
 def work():
     path = Path(tempfile.mkdtemp(prefix="studio-browser-"))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from studio.store import Store
 
+pytestmark = pytest.mark.browser
 PROJECT = "Doodles"
 STROKES = {"Across": (-90, 0, 90, 0), "Down": (0, -90, 0, 90)}  # from the pad's centre
 

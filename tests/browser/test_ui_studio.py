@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 from studio.store import Store
 
 PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "rps"
+pytestmark = pytest.mark.browser
 PROJECT = "Rock paper"
 NAMES = {"red": "Rock", "blue": "Paper"}  # the video's marker colour -> class label
 HOLD_MS = 2000  # within one 3-s segment of the video
@@ -151,6 +152,14 @@ def test_train_and_live_label(page: Page, server, artifacts):
     assert statistics.median(latencies) < 1500, latencies
     assert fps >= 5, f"{fps} frames/s reach the model"
     page.screenshot(path=str(artifacts / "03-live-prediction.png"), full_page=True)
+
+
+def test_predict_an_image_file(page: Page):
+    page.locator("#try-file").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator("#test-image").get_by_text("Click to Upload").click()
+    chooser.value.set_files(sorted((PHOTOS / "rock").iterdir())[-1])  # unmirrored, unlike the recordings
+    expect(page.locator("#test-label [data-testid='label-output-value']")).to_have_text("Rock")
 
 
 def choose_option(page: Page, elem_id: str, text: str) -> None:
