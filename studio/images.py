@@ -37,6 +37,8 @@ def _open(data: bytes | Path, name: str) -> Image.Image:
         raise TooLarge(f"{name} is too large to decode safely ({e}).") from None
     except FileNotFoundError:
         raise BadImage(f"{name} does not exist.") from None
+    except Image.UnidentifiedImageError:  # Pillow's message names the server's temporary file
+        raise BadImage(f"{name} is not a readable image (not in any image format studio reads).") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise BadImage(f"{name} is not a readable image ({e}).") from None
 

@@ -207,11 +207,14 @@ def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
     report = ImportReport()
     for p in map(Path, paths):
         if p.suffix.lower() == ".zip":
+            if not zipfile.is_zipfile(p):
+                report.skip(p.name, "not a readable zip file")
+                continue
             try:
                 sub = add_archive(project, label, p)
             except NotFound:  # the class itself has gone
                 raise
-            except StudioError as e:  # an unreadable zip, or one too large: skipped like a bad image
+            except StudioError as e:  # too many entries, or too large unpacked: skipped like a bad image
                 report.skip(p.name, str(e).replace(str(p), p.name))
                 continue
             for lb, n in sub.added.items():

@@ -16,17 +16,14 @@ import json
 import queue
 import re
 import secrets
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
+from browser.browser_kit import Server  # the browser tier's server subprocess, reused
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
-from browser_kit import Server  # noqa: E402  (the browser tier's server subprocess, reused)
 
 __all__ = ["Server", "Session", "GradioError", "solid_png", "colour_of", "check_store", "frames_saved"]
 
@@ -69,6 +66,8 @@ class Session:
             try:
                 with self.http.stream("GET", "/gradio_api/queue/data", params={"session_hash": self.session_hash},
                                       timeout=httpx.Timeout(self.timeout, read=None)) as r:
+                    if r.status_code != 200:
+                        raise httpx.HTTPError(f"the event stream answered {r.status_code}")
                     for line in r.iter_lines():
                         if not line.startswith("data:"):
                             continue
@@ -80,8 +79,12 @@ class Session:
                             for q in list(self._events.values()):
                                 q.put(msg)
             except httpx.HTTPError as e:  # the server went away: every waiting call hears of it
-                for q in list(self._events.values()):
-                    q.put({"msg": "unexpected_error", "message": f"connection lost: {e}"})
+                with self._lock:
+                    for q in self._events.values():
+                        q.put({"msg": "unexpected_error", "message": f"connection lost: {e}"})
+                    self._events.clear()
+                    self._reader = None
+                    return
             with self._lock:
                 if not self._events:
                     self._reader = None
@@ -183,8 +186,14 @@ class Stream:
                 "data": [values.get(cid) for cid in dep["inputs"]], "fn_index": dep["id"],
                 "session_hash": s.session_hash, "event_data": None, "trigger_id": None})
             r.raise_for_status()
-        msg = s._next(self.event_id, ("process_streaming", "process_completed"))
-        if msg["msg"] == "process_completed":
+        try:
+            msg = s._next(self.event_id, ("process_streaming", "process_completed"))
+        except BaseException:
+            s._done(self.event_id)
+            self.event_id = None
+            raise
+        if msg["msg"] == "process_completed":  # the event ended (an error ends it too)
+            s._done(self.event_id)
             self.event_id = None
         return s._result(msg)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..store import Store
-from . import assets, camera, classes, export, hood, project_bar, sketch, train
+from . import assets, camera, classes, export, hood, project_bar, sketch, sound, train
 from .common import REMEMBER, Studio
 
 # Gradio's streaming webcam button says "Record"; here recording is the hold buttons' job.
@@ -15,7 +15,7 @@ I18N = gr.I18n(en={"audio.record": "Start", "audio.stop": "Stop"})
 
 
 def build(store: Store, exports: Path) -> gr.Blocks:
-    """The app: the studio page and, on its own route, the sketch page."""
+    """The app: the studio page and, on their own routes, the sketch and sound pages."""
     st = Studio(store, Path(exports))
     with gr.Blocks(title="studio", delete_cache=(3600, 86400)) as demo:
         gr.Navbar(main_page_name="Studio")
@@ -37,6 +37,9 @@ def build(store: Store, exports: Path) -> gr.Blocks:
     with demo.route("Sketch", "/sketch"):
         sketch.render(st)
         sketch.listen(st, demo)
+    with demo.route("Sound", "/sound"):
+        sound.render(st)
+        sound.listen(st, demo)
     return demo
 
 

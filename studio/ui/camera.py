@@ -107,9 +107,12 @@ def listen(st: Studio) -> None:
     def on_project(folder: str, cam: dict):
         p = st.project_or_none(folder)
         cam.pop("cleared", None)
-        sketch = p is not None and p.kind == "sketch"
-        note = (f"This is a sketch project: draw its images and try the model on the "
-                f"[sketch page](/sketch?project={quote(p.folder)}).") if sketch else ""
+        sketch = p is not None and p.kind != "photo"  # sketch and sound projects have their own pages
+        note = "" if not sketch else (
+            f"This is a sketch project: draw its images and try the model on the "
+            f"[sketch page](/sketch?project={quote(p.folder)}).") if p.kind == "sketch" else (
+            f"This is a sound project: record and upload clips, train and listen live on the "
+            f"[sound page](/sound?project={quote(p.folder)}).")
         return gr.Column(visible=not sketch), gr.Markdown(note, visible=sketch), gr.Column(visible=not sketch), None, ""
 
     project.change(on_project, [project, state],
@@ -137,7 +140,7 @@ def _snapshot(p: Project, target: str, frame: np.ndarray) -> str:
     try:
         label = class_by_folder(p, target).label
         p.add_sample(label, frame)
-    except StudioError as e:
+    except (StudioError, OSError) as e:  # e.g. the class was deleted, the disk is full
         return f"No snapshot: {esc(e)}"
     return f"Snapshot saved to **{esc(label)}**."
 
@@ -147,7 +150,7 @@ def _record(p: Project, target: str, frame: np.ndarray, cam: dict) -> str:
     try:
         label = class_by_folder(p, target).label
         p.add_sample(label, frame)
-    except StudioError as e:
+    except (StudioError, OSError) as e:
         return f"Not recorded: {esc(e)}"
     n = cam["rec"][1] + 1 if cam.get("rec") and cam["rec"][0] == label else 1
     cam["rec"] = (label, n)

@@ -11,12 +11,12 @@ import json
 import tempfile
 import zipfile
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import gradio as gr
 
 from .. import transfer
-from ..errors import StudioError
+from ..errors import Conflict, StudioError
 from ..names import folder_for
 from ..store import ClassInfo, Project
 from . import thumbs
@@ -35,6 +35,11 @@ def render(st: Studio) -> None:
             if p is None:
                 gr.Markdown("Choose or create a project to start.", elem_id="no-project")
                 return
+            if p.kind == "sound":  # its clips are listed, played and recorded on the sound page
+                gr.Markdown(f"Classes: {esc(', '.join(f'{k.label} ({k.count})' for k in p.classes()))}. "
+                            f"[Open the sound page](/sound?project={quote(p.folder)}) to record, upload and "
+                            "play clips.", elem_id="sound-classes")
+                return
             for i, info in enumerate(p.classes()):
                 _card(st, p, i, info)
 
@@ -47,12 +52,17 @@ def listen(st: Studio) -> None:
     @guard
     def add_class(folder: str, v: int) -> int:
         p = st.project(folder)
-        taken = {lb.casefold() for lb in p.labels()}
-        n = len(taken) + 1
-        while f"class {n}" in taken:
-            n += 1
-        p.add_class(f"Class {n}")
-        return v + 1
+        for _ in range(100):  # another window may take the same name at the same moment: take the next
+            taken = {lb.casefold() for lb in p.labels()}
+            n = len(taken) + 1
+            while f"class {n}" in taken:
+                n += 1
+            try:
+                p.add_class(f"Class {n}")
+                return v + 1
+            except Conflict:
+                continue
+        raise Conflict("Could not find a free class name; name the classes and try again.")
 
     st.c["add_class"].click(add_class, [project, version], [version])
 

@@ -71,6 +71,9 @@ def guard(fn: Callable) -> Callable:
             raise
         except StudioError as e:
             raise gr.Error(html.escape(str(e)), print_exception=False) from None
+        except OSError as e:  # a full disk, a folder that cannot be written: the user's to fix
+            where = f": {e.filename}" if e.filename else ""
+            raise gr.Error(html.escape(f"{e.strerror or e}{where}"), print_exception=False) from None
         except Exception as e:
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error(f"Something went wrong ({html.escape(type(e).__name__)}); the details are in "

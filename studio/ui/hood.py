@@ -31,7 +31,7 @@ def render(st: Studio) -> None:
                             "Choose a cell to see its images.")
                 matrix = gr.HTML("", js_on_load=CELL_CLICK_JS, elem_id="confusion")
                 cell_note = gr.Markdown(elem_id="cell-note")
-                cell_images = gr.Gallery(show_label=False, columns=6, height=160, visible=False,
+                cell_images = gr.Gallery(show_label=False, columns=6, fit_columns=False, height=160, visible=False,
                                          elem_id="cell-images")
             with gr.Column(scale=1):
                 report = gr.Code(label="Classification report", language=None, elem_id="report",

@@ -6,7 +6,8 @@ import gradio as gr
 
 from .common import Studio, esc, guard
 
-KINDS = [("Photos: webcam and image files", "photo"), ("Sketches: a drawing pad", "sketch")]
+KINDS = [("Photos: webcam and image files", "photo"), ("Sketches: a drawing pad", "sketch"),
+         ("Sounds: microphone and audio files", "sound")]
 
 
 def render(st: Studio) -> None:
@@ -40,7 +41,7 @@ def listen(st: Studio) -> None:
     rows = [c["new_row"], c["rename_row"], c["delete_row"]]
 
     def choices() -> list[tuple[str, str]]:
-        return [(p.name + (" (sketch)" if p.kind == "sketch" else ""), p.folder) for p in st.store.projects()]
+        return [(p.name + (f" ({p.kind})" if p.kind != "photo" else ""), p.folder) for p in st.store.projects()]
 
     def selected(folder: str) -> tuple:
         """Dropdown, selection and the browser's memory of it, all pointing at ``folder``."""

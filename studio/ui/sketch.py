@@ -40,7 +40,8 @@ def render(st: Studio) -> None:
             train = gr.Button(TRAIN, elem_id="sketch-train")
             status = gr.Markdown(elem_id="sketch-status", min_height=40)
     st.c.update(sk_pad=pad, sk_choose=choose, sk_target=target, sk_add=add, sk_counts=counts,
-                sk_predict=predict, sk_label=label, sk_train=train, sk_status=status)
+                sk_predict=predict, sk_label=label, sk_train=train, sk_status=status,
+                sk_project=gr.State(""), sk_last=gr.State(""), sk_remember=gr.BrowserState("", **REMEMBER))
 
 
 def drawing(value: dict | None) -> np.ndarray:
@@ -54,8 +55,7 @@ def drawing(value: dict | None) -> np.ndarray:
 
 def listen(st: Studio, demo: gr.Blocks) -> None:
     c = st.c
-    project, last = gr.State(""), gr.State("")
-    remember = gr.BrowserState("", **REMEMBER)
+    project, last, remember = c["sk_project"], c["sk_last"], c["sk_remember"]  # last: the drawing saved last
     pad, choose, target = c["sk_pad"], c["sk_choose"], c["sk_target"]
 
     def state_of(folder: str, wanted_class: str = "") -> tuple:

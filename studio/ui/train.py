@@ -8,11 +8,12 @@ import gradio as gr
 from .. import modelfile, training
 from ..errors import StudioError
 from ..modelfile import ModelRecord
-from ..settings import MODELS, TrainSettings
+from ..settings import MODELS, TrainSettings, defaults_for
 from ..store import Project
 from .common import Studio, esc, guard
 
-FEATURES = [("HOG: shapes and edges (best measured)", "hog"), ("Pixels: the downsampled image", "pixels")]
+FEATURES = [("HOG: shapes and edges (best measured)", "hog"), ("Pixels: the downsampled image", "pixels"),
+            ("Log-mel spectrogram (sound projects)", "logmel")]
 FIELDS = ("model", "features", "size", "color", "augment", "epochs", "batch_size", "learning_rate", "hidden", "C", "k")
 TRAIN, TRAINING = "Train model", "Training…"
 
@@ -61,8 +62,12 @@ def settings_of(p: Project) -> TrainSettings:
 
 
 def with_values(p: Project, values: tuple) -> TrainSettings:
-    """The project's settings with the Advanced panel's values over them."""
-    return settings_of(p).updated(**dict(zip(FIELDS, values)))
+    """The project's settings with the Advanced panel's values over them; StudioError if
+    they are impossible (e.g. a HOG size that is not a multiple of its cell, or sound features
+    for images)."""
+    settings = settings_of(p).updated(**dict(zip(FIELDS, values)))
+    settings.spec_for(p.kind)
+    return settings
 
 
 def run(st: Studio, folder: str, values: tuple | None, progress: gr.Progress) -> ModelRecord:
@@ -120,7 +125,7 @@ def listen(st: Studio) -> None:
     @guard
     def reset(folder: str) -> list:
         p = st.project(folder)
-        defaults = TrainSettings()
+        defaults = TrainSettings(**defaults_for(p.kind))
         p.set_settings(defaults.to_dict())
         return values_of(defaults)
 

@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from browser_kit import Server, launch, make_y4m, missing_tools
+
+from .browser_kit import Server, launch, make_y4m, missing_tools
 
 TESTS = Path(__file__).resolve().parents[1]
 PHOTOS = TESTS / "fixtures" / "rps"

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_kit import STRIP, label_latencies, probe, reset_probe, save_json, wait_for_changes, wait_for_class
 from PIL import Image
 from playwright.sync_api import Page, expect
 
 from studio.store import Store
+
+from .browser_kit import STRIP, label_latencies, probe, reset_probe, save_json, wait_for_changes, wait_for_class
 
 PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "rps"
 pytestmark = pytest.mark.browser
