@@ -28,3 +28,12 @@ def store(tmp_path):
     from studio.store import Store
 
     return Store(tmp_path / "captures")
+
+
+@pytest.fixture(scope="session")
+def pw():
+    """The session's one Playwright driver: its sync API allows only one running at a time in a
+    thread, so every browser fixture and test launches Chromium from this one."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        yield p

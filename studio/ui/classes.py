@@ -115,22 +115,7 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
         q = st.project(f)
         return q, class_by_folder(q, folder).label
 
-    @guard
-    def do_rename(f: str, new: str, v: int):
-        q, old = label_now(f)
-        if new.strip() == old:
-            return gr.skip()
-        try:
-            q.rename_class(old, new)
-        except StudioError as e:
-            if class_by_folder(q, folder).label == new.strip():
-                return gr.skip()  # Enter and leaving the box both asked for it; one did it
-            gr.Warning(f"{esc(e)} The class keeps the name {esc(old)}.")
-            return v + 1  # redraw the card with its old name
-        return gr.skip()  # the box shows the new name already; redrawing could eat typing elsewhere
-
-    for trigger in (name.submit, name.blur):
-        trigger(do_rename, [project, name, version], [version])
+    wire_rename(st, name, folder, project, version)
 
     @guard
     def do_enable(f: str, on: bool) -> None:
@@ -188,3 +173,24 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
         return v + 1
 
     yes.click(do_delete, [project, version], [version])
+
+
+def wire_rename(st: Studio, name: gr.Textbox, folder: str, project: gr.State, version: gr.State) -> None:
+    """Rename the class in ``folder`` when its name box is submitted or left (image and sound cards)."""
+    @guard
+    def do_rename(f: str, new: str, v: int):
+        q = st.project(f)
+        old = class_by_folder(q, folder).label
+        if new.strip() == old:
+            return gr.skip()
+        try:
+            q.rename_class(old, new)
+        except StudioError as e:
+            if class_by_folder(q, folder).label == new.strip():
+                return gr.skip()  # Enter and leaving the box both asked for it; one did it
+            gr.Warning(f"{esc(e)} The class keeps the name {esc(old)}.")
+            return v + 1  # redraw the card with its old name
+        return gr.skip()  # the box shows the new name already; redrawing could eat typing elsewhere
+
+    for trigger in (name.submit, name.blur):
+        trigger(do_rename, [project, name, version], [version])

@@ -17,6 +17,7 @@ from .. import modelfile, sounds
 from ..errors import StudioError
 from ..store import ClassInfo, Project
 from . import export, hood
+from .classes import wire_rename
 from .common import REMEMBER, Studio, class_by_folder, esc, guard
 from .train import TRAIN, TRAINING, run, summary
 
@@ -103,7 +104,7 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo, project: gr.State, ve
             player = gr.Audio(str(samples[0].path), type="filepath", interactive=False, show_label=False,
                               elem_id=f"snd-player-{i}")
             _clip_events(st, folder, project, version, clips, delete, player)
-    _rename(st, name, folder, project, version)
+    wire_rename(st, name, folder, project, version)
 
     @guard
     def on_upload(f: str, files: list[str] | None, v: int) -> int:
@@ -149,26 +150,6 @@ def _clip_events(st: Studio, folder: str, project: gr.State, version: gr.State, 
         return v + 1
 
     delete.click(on_delete, [project, clips, version], [version])
-
-
-def _rename(st: Studio, name: gr.Textbox, folder: str, project: gr.State, version: gr.State) -> None:
-    @guard
-    def do_rename(f: str, new: str, v: int):
-        q = st.project(f)
-        old = class_by_folder(q, folder).label
-        if new.strip() == old:
-            return gr.skip()
-        try:
-            q.rename_class(old, new)
-        except StudioError as e:
-            if class_by_folder(q, folder).label == new.strip():
-                return gr.skip()  # Enter and leaving the box both asked for it; one did it
-            gr.Warning(f"{esc(e)} The class keeps the name {esc(old)}.")
-            return v + 1  # redraw the card with its old name
-        return gr.skip()
-
-    for trigger in (name.submit, name.blur):
-        trigger(do_rename, [project, name, version], [version])
 
 
 def _picture(path: Path):

@@ -245,3 +245,22 @@ def wait_for_class(page, colour: str, settle_ms: int = 300, timeout_ms: int = 15
 def save_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1))
+
+
+def field(page, elem_id: str):
+    """The text box inside the Gradio component with ``elem_id``."""
+    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+
+
+def new_project(page, captures: Path, name: str, kind: str) -> None:
+    """Create a project of ``kind`` ("Photos", "Sketches", "Sounds") from the project bar."""
+    from playwright.sync_api import expect
+
+    from studio.store import Store
+
+    if Store(captures).projects():  # once the page has opened the last project, ask for a new one
+        expect(page.locator("#project-choice input")).not_to_have_value("")
+    page.click("#new-project")
+    field(page, "new-name").fill(name)
+    page.locator("#new-kind label").filter(has_text=kind).click()
+    page.click("#create-project")

@@ -42,13 +42,10 @@ def server(work, y4m, artifacts):
 
 
 @pytest.fixture(scope="session")
-def browser(y4m, work):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        ctx = launch(p, y4m, work / "profile")
-        yield ctx
-        ctx.close()
+def browser(pw, y4m, work):
+    ctx = launch(pw, y4m, work / "profile")
+    yield ctx
+    ctx.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,12 @@ from playwright.sync_api import Page, expect
 
 from studio.store import Store
 
+from .browser_kit import field, new_project
+
 pytestmark = pytest.mark.browser
 PROJECT = "Doodles"
 STROKES = {"Across": (-90, 0, 90, 0), "Down": (0, -90, 0, 90)}  # from the pad's centre
 
-
-def field(page: Page, elem_id: str):
-    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
 
 
 def draw(page: Page, stroke: tuple[int, int, int, int], shift: int = 0) -> None:
@@ -48,12 +47,7 @@ def click_until(page: Page, button: str, target: str, text: str | re.Pattern) ->
 def test_sketch_project(browser, server, artifacts):
     page = browser.new_page()
     page.goto(server.url)
-    if Store(server.captures).projects():  # once the page has opened the last project, ask for a new one
-        expect(page.locator("#project-choice input")).not_to_have_value("")
-    page.click("#new-project")
-    field(page, "new-name").fill(PROJECT)
-    page.locator("#new-kind label").filter(has_text="Sketches").click()
-    page.click("#create-project")
+    new_project(page, server.captures, PROJECT, "Sketches")
     expect(field(page, "name-1")).to_have_value("Class 2")
     expect(page.locator("#sketch-note")).to_be_visible()
     expect(page.locator("#camera")).to_be_hidden()  # no webcam stream beside a sketch pad

@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from studio.store import Store
 
-from .browser_kit import CHROMIUM, chromium_args, save_json
+from .browser_kit import CHROMIUM, chromium_args, field, new_project, save_json
 
 pytestmark = pytest.mark.browser
 PROJECT = "Tones"
@@ -76,23 +76,17 @@ def tones_wav(work) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mic_browser(y4m, tones_wav, work):
+def mic_browser(pw, y4m, tones_wav, work):
     """A Chromium whose fake microphone loops ``tones_wav`` (Chromium loops it by default)."""
-    from playwright.sync_api import sync_playwright
+    ctx = pw.chromium.launch_persistent_context(
+        str(work / "profile-sound"), executable_path=CHROMIUM, headless=True,
+        args=[*chromium_args(y4m), f"--use-file-for-fake-audio-capture={tones_wav}"],
+        viewport={"width": 1400, "height": 1600})
+    ctx.add_init_script(PROBE_JS)
+    ctx.set_default_timeout(30_000)
+    yield ctx
+    ctx.close()
 
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(work / "profile-sound"), executable_path=CHROMIUM, headless=True,
-            args=[*chromium_args(y4m), f"--use-file-for-fake-audio-capture={tones_wav}"],
-            viewport={"width": 1400, "height": 1600})
-        ctx.add_init_script(PROBE_JS)
-        ctx.set_default_timeout(30_000)
-        yield ctx
-        ctx.close()
-
-
-def field(page: Page, elem_id: str):
-    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
 
 
 def wait_for_tone(page: Page, tone: str, settle_ms: int = 300) -> None:
@@ -123,12 +117,7 @@ def hold(page: Page, button: str, ms: int) -> None:
 def test_sound_project(mic_browser, server, artifacts):
     page = mic_browser.new_page()
     page.goto(server.url)
-    if Store(server.captures).projects():  # once the page has opened the last project, ask for a new one
-        expect(page.locator("#project-choice input")).not_to_have_value("")
-    page.click("#new-project")
-    field(page, "new-name").fill(PROJECT)
-    page.locator("#new-kind label").filter(has_text="Sounds").click()
-    page.click("#create-project")
+    new_project(page, server.captures, PROJECT, "Sounds")
     expect(page.locator("#sound-classes")).to_contain_text("Background noise")
     expect(page.locator("#camera")).to_be_hidden()
     project = Store(server.captures).project(PROJECT)
@@ -162,7 +151,7 @@ def test_sound_project(mic_browser, server, artifacts):
     live = page.locator("#sound-live [data-testid='label-output-value']")
     for tone in ("lo", "hi", "lo"):
         wait_for_tone(page, tone, settle_ms=0)
-        expect(live).to_have_text(CLASSES[tone], timeout=2_500)
+        expect(live).to_have_text(CLASSES[tone], timeout=3_000)  # within the tone (3 s long)
         expect(page.locator("#sound-heard")).to_have_text(CLASSES[tone])
     page.screenshot(path=str(artifacts / "10-sound-live.png"), full_page=True)
 

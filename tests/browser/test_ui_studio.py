@@ -19,7 +19,16 @@ from playwright.sync_api import Page, expect
 
 from studio.store import Store
 
-from .browser_kit import STRIP, label_latencies, probe, reset_probe, save_json, wait_for_changes, wait_for_class
+from .browser_kit import (
+    STRIP,
+    field,
+    label_latencies,
+    probe,
+    reset_probe,
+    save_json,
+    wait_for_changes,
+    wait_for_class,
+)
 
 PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "rps"
 pytestmark = pytest.mark.browser
@@ -44,9 +53,6 @@ def other(browser, server) -> Page:
     yield page
     page.close()
 
-
-def field(page: Page, elem_id: str):
-    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
 
 
 def count(page: Page, i: int) -> int:
