@@ -11,9 +11,11 @@ Protocol (the same for every recipe, in one run):
 - the default recipe goes through studio's own steps: features.extract with the project's
   framing (quickdraw is a sketch set), mirrored copies, training.fit, top-confidence class;
 - the baseline is the course's k-NN (k=5) on 28x28 grey raw pixels of the whole image.
-Also: training time at "all", and per-frame latency (a 640x480 frame to confidences).
+Also: training time at "all", and per-frame latency (a 640x480 frame to confidences). When
+--data holds spoken_digits, the sound table of bench/sound_accuracy.py follows (studio's sound
+recipe next to k-NN on the same features; --no-sound leaves it out).
 
-    python bench/accuracy.py [--data ../shared/data] [--draws 5] [--json]
+    python bench/accuracy.py [--data ../shared/data] [--draws 5] [--no-sound] [--json]
 """
 
 from __future__ import annotations
@@ -160,6 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
     parser.add_argument("--draws", type=int, default=5, help="random draws of 10 and 30 per class")
+    parser.add_argument("--no-sound", action="store_true", help="leave out the spoken-digits table")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -167,7 +170,18 @@ def main() -> None:
     settings = TrainSettings()
     with threadpool_limits(1):
         results = run(args.data, args.draws, settings)
-    print(json.dumps(results, indent=2) if args.json else table(results, settings))
+        sound = None
+        if not args.no_sound and (args.data / "spoken_digits").is_dir():
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            import sound_accuracy
+
+            sound = sound_accuracy.run(sound_accuracy.load(args.data / "spoken_digits"))
+    if args.json:
+        print(json.dumps({"images": results, "sound": sound}, indent=2))
+        return
+    print(table(results, settings))
+    if sound:
+        print("\n" + sound_accuracy.table(sound))
 
 
 if __name__ == "__main__":
