@@ -33,8 +33,9 @@ def _open(data: bytes | Path, name: str) -> Image.Image:
             return img
     except BadImage:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise TooLarge(f"{name} is too large to decode safely ({e}).") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise TooLarge(f"{name} is too large to decode safely: more than the {MAX_PIXELS:,} pixels studio "
+                       "accepts; make it smaller first.") from None
     except FileNotFoundError:
         raise BadImage(f"{name} does not exist.") from None
     except Image.UnidentifiedImageError:  # Pillow's message names the server's temporary file

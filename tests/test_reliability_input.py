@@ -9,7 +9,6 @@ test_properties.)"""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import pickle
 from pathlib import Path
@@ -234,5 +233,5 @@ def test_a_model_this_scikit_learn_cannot_read_is_a_message(trained_store, point
 def test_the_previous_model_is_untouched_by_refusals(trained_store):
     """After all the edits above (each restored), the model predicts as trained."""
     _, project, record = trained_store
-    image = io.BytesIO(fixture_images("rps", "rock")[-1].read_bytes()).getvalue()
+    image = fixture_images("rps", "rock")[-1].read_bytes()
     assert Predictor.from_project(project).predict(image) == Predictor.from_record(record).predict(image)

