@@ -25,9 +25,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# Debian's Chromium (driven by Playwright, never downloaded) and ffmpeg for the browser tests.
+# Debian's Chromium (driven by Playwright, never downloaded), ffmpeg (fake webcam video, MP3/OGG
+# decoding), sox and espeak-ng (test sounds) for the tests.
+DEBS := chromium ffmpeg sox espeak-ng
 system:
-	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium ffmpeg; \
-	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium ffmpeg; fi; \
+	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! command -v sox >/dev/null \
+	    || ! command -v espeak-ng >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBS); \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBS); fi; \
 	fi
