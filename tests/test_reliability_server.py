@@ -411,9 +411,12 @@ def test_three_live_streams_keep_working(chromium, server, trained):
     try:
         for _ in range(3):  # three users: three browser contexts, each its own storage and camera
             page = user_page(chromium, server)
-            page.locator("#project-choice input").click()
+            choice = page.locator("#project-choice input")
+            expect(choice).not_to_have_value("")  # the page's own load has picked a project first
+            choice.click()
             page.locator("[data-testid='dropdown-option']").filter(has_text="Trained").first.click()
-            expect(page.locator("#train-status")).to_contain_text("test accuracy")
+            expect(choice).to_have_value("Trained")
+            expect(page.locator("#train-status")).to_contain_text("test accuracy", timeout=30_000)
             pages.append(page)
         for page in pages:
             cam = page.locator("#camera")
