@@ -10,7 +10,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import __version__
+from . import __version__, audio, features
 from .errors import StudioError
 from .settings import MODELS, TrainSettings
 
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("import", proj, (["source"], {}), (["--kind"], {"choices": ["photo", "sketch"], "default": "photo"}))
     add("save", proj, (["file"], {"help": "FILE.tm or FILE.zip"}), (["--force"], {"action": "store_true"}))
     add("train", proj, (["--model"], {"choices": list(MODELS)}),
-        (["--features"], {"choices": ["hog", "pixels", "logmel"]}),
+        (["--features"], {"choices": [*features.FEATURE_KINDS, *audio.SOUND_KINDS]}),
         (["--size"], {"type": int}), (["--grey"], {"action": "store_true", "help": "grey features"}),
         (["--colour", "--color"], {"action": "store_true", "help": "colour features (the default; undoes --grey)"}),
         (["--no-augment"], {"action": "store_true", "help": "no mirrored copies of the training images"}),

@@ -69,17 +69,48 @@ def describe(spec: dict) -> list[str]:
     else:
         steps.append("crop the largest centred square (offsets rounded down)")
     steps.append(f"resize to {spec['size']}x{spec['size']} with Pillow's BILINEAR filter (skip if already that size)")
-    grey = "grey = round(0.299 R + 0.587 G + 0.114 B) in float32"
-    if spec["kind"] == "pixels":
-        colour = "RGB, row-major, channels last" if spec.get("color", True) else grey
-        steps.append(f"take the pixels as float32 / 255 ({colour}) and flatten")
-    else:
-        c = spec["cell"]
-        planes = "each of R, G, B separately, concatenated" if spec.get("color", True) else grey
-        steps.append(f"OpenCV 4 HOGDescriptor(win={spec['size']}, block={2 * c}, stride={c}, cell={c}, "
-                     f"bins={spec.get('bins', 9)}; unsigned gradients, no gamma correction, Gaussian window "
-                     f"sigma {c / 2:g}, L2-Hys 0.2) on {planes}; float32")
+    if spec["kind"] != "combined":
+        return steps + [_describe_kind(spec)]
+    steps.append("concatenate these float32 vectors, in this order:")
+    for part in spec["parts"]:
+        resize = "" if part["size"] == spec["size"] else \
+            f"resize to {part['size']}x{part['size']} with Pillow's BILINEAR filter, then "
+        steps.append(f"- {resize}{_describe_kind(part)}")
     return steps
+
+
+def _describe_kind(spec: dict) -> str:
+    grey = "grey = round(0.299 R + 0.587 G + 0.114 B) in float32"
+    kind = spec["kind"]
+    if kind == "pixels":
+        colour = "RGB, row-major, channels last" if spec.get("color", True) else grey
+        return f"take the pixels as float32 / 255 ({colour}) and flatten"
+    if kind == "gist":
+        o = spec["orients"]
+        return (f"GIST of the grey image ({grey}): log(1 + grey); subtract a Gaussian blur (sigma "
+                f"{features.GIST_SIGMA:g} px, as a product with numpy.fft.rfft2 of the image); divide by "
+                "sqrt(the same blur of its square + 0.01); filter with "
+                f"{spec['scales']} x {o} even log-Gabor filters (centre 0.35 / 2**s cycles per pixel, "
+                f"bandwidth ratio 1.6, orientation pi * o / {o}, angular sigma pi / {o} / 1.2) in the "
+                f"rfft2 domain (float32); mean |response| over a {spec['grid']}x{spec['grid']} grid of cells; "
+                "square root; filters in order, cells row by row")
+    if kind == "lbp":
+        g = spec["grid"]
+        return (f"LBP of the grey image ({grey}): 8 neighbours (radius 1, bit 0 top-left, clockwise), "
+                "a bit set when the neighbour >= the centre; the 58 uniform codes in increasing order, "
+                f"all others as a 59th label; per cell of a {g}x{g} grid over the interior (edges at "
+                f"int(linspace(0, side - 2, {g + 1}))), a 59-bin histogram divided by its sum; square root; "
+                "cells row by row")
+    c = spec["cell"]
+    if not spec.get("color", True):
+        planes = f"the {grey} image"
+    elif spec.get("channels") == "max":
+        planes = "the RGB image (OpenCV takes each pixel's gradient from the channel where it is strongest)"
+    else:
+        planes = "each of R, G, B separately, concatenated"
+    return (f"OpenCV 4 HOGDescriptor(win={spec['size']}, block={2 * c}, stride={c}, cell={c}, "
+            f"bins={spec.get('bins', 9)}; unsigned gradients, no gamma correction, Gaussian window "
+            f"sigma {c / 2:g}, L2-Hys 0.2) on {planes}; float32")
 
 
 @dataclass

@@ -3,6 +3,11 @@
 This module is self-contained on purpose (numpy, Pillow, and OpenCV for HOG only):
 the exporter copies its source into the standalone ``predict.py`` so that exported
 models compute exactly the features studio trained on.
+
+Kinds: ``pixels`` (the downsampled image), ``hog`` (OpenCV's histograms of oriented
+gradients), ``gist`` (Gabor filter energies pooled on a grid, after Oliva and Torralba),
+``lbp`` (histograms of uniform local binary patterns on a grid) and ``combined`` (GIST, HOG,
+LBP and an 8x8 colour thumbnail side by side, each described by its own part spec).
 """
 
 from __future__ import annotations
@@ -10,17 +15,25 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-FEATURE_KINDS = ("hog", "pixels")
+FEATURE_KINDS = ("hog", "pixels", "gist", "lbp", "combined")
 FRAMINGS = ("crop", "sketch")
-DEFAULT_SPEC = {"kind": "hog", "size": 64, "cell": 16, "bins": 9, "color": True, "framing": "crop"}
+HOG_SPEC = {"kind": "hog", "size": 64, "cell": 16, "bins": 9, "color": True, "framing": "crop"}
 PIXELS_SPEC = {"kind": "pixels", "size": 16, "color": True, "framing": "crop"}
+GIST_SPEC = {"kind": "gist", "size": 64, "grid": 4, "scales": 4, "orients": 8}
+LBP_SPEC = {"kind": "lbp", "size": 64, "grid": 4}
+THUMB_SIZE = 8  # side of the colour thumbnail in ``combined``
+COMBINED_LBP_GRID = 2  # LBP cells per side in ``combined`` (a finer grid's rare patterns slow the SVC)
+# ``combined`` takes HOG of each pixel's strongest colour gradient (a third of the length of
+# HOG per channel, as accurate in bench/accuracy.py, and the SVC trains in two thirds the time)
+DEFAULT_KIND = "combined"  # best measured: bench/RESULTS.md
 SKETCH_INK = 230  # grey level below which a sketch pixel counts as ink
 SKETCH_MARGIN = 0.08  # white border kept around a re-centred sketch, as a fraction of its side
 
 
-def make_spec(kind: str = "hog", size: int | None = None, color: bool = True,
+def make_spec(kind: str | None = None, size: int | None = None, color: bool = True,
               framing: str = "crop", cell: int | None = None) -> dict:
     """A complete spec with defaults filled in; raises ValueError on impossible settings."""
+    kind = kind or DEFAULT_KIND
     if kind not in FEATURE_KINDS:
         raise ValueError(f"Feature kind must be one of {', '.join(FEATURE_KINDS)}; got {kind!r}.")
     if framing not in FRAMINGS:
@@ -30,15 +43,34 @@ def make_spec(kind: str = "hog", size: int | None = None, color: bool = True,
         if not 4 <= size <= 128:
             raise ValueError(f"Pixel features need an image size from 4 to 128; got {size}.")
         return {"kind": "pixels", "size": size, "color": bool(color), "framing": framing}
-    size = int(size or DEFAULT_SPEC["size"])
-    cell = int(cell or DEFAULT_SPEC["cell"])
+    size = int(size or HOG_SPEC["size"])
+    if kind in ("gist", "lbp"):
+        base = GIST_SPEC if kind == "gist" else LBP_SPEC
+        if not (16 <= size <= 256 and size % base["grid"] == 0):
+            raise ValueError(f"{kind.upper()} needs a size from 16 to 256 that is a multiple of "
+                             f"{base['grid']}; got {size}.")
+        return {**base, "size": size, "framing": framing}
+    cell = int(cell or HOG_SPEC["cell"])
     if not (16 <= size <= 256 and 4 <= cell <= size // 2 and size % cell == 0):
         raise ValueError(
             f"HOG needs a size from 16 to 256 that is a multiple of the cell size and at least "
             f"twice it; got size {size}, cell {cell}."
         )
-    return {"kind": "hog", "size": size, "cell": cell, "bins": DEFAULT_SPEC["bins"],
-            "color": bool(color), "framing": framing}
+    if kind == "combined" and size % GIST_SPEC["grid"]:
+        raise ValueError(f"Combined features need a size that is a multiple of {GIST_SPEC['grid']}; got {size}.")
+    hog = {"kind": "hog", "size": size, "cell": cell, "bins": HOG_SPEC["bins"], "color": bool(color)}
+    if kind == "hog":
+        return {**hog, "framing": framing}
+    parts = [{**GIST_SPEC, "size": size}, {**hog, **({"channels": "max"} if color else {})},
+             {**LBP_SPEC, "size": size, "grid": COMBINED_LBP_GRID},
+             {"kind": "pixels", "size": THUMB_SIZE, "color": bool(color)}]
+    return {"kind": "combined", "size": size, "cell": cell, "color": bool(color), "framing": framing,
+            "parts": parts}
+
+
+def kinds_in(spec: dict) -> set[str]:
+    """The feature kinds ``spec`` computes (a combined spec's parts)."""
+    return {p["kind"] for p in spec.get("parts", [spec])}
 
 
 def load_rgb(file) -> np.ndarray:
@@ -85,9 +117,9 @@ def center_square(rgb: np.ndarray) -> np.ndarray:
 
 def sketch_square(rgb: np.ndarray) -> np.ndarray:
     """MNIST-style framing: crop to the ink's bounding box, pad to a centred square on white."""
-    grey = rgb.min(axis=2)
-    rows = np.flatnonzero((grey < SKETCH_INK).any(axis=1))
-    cols = np.flatnonzero((grey < SKETCH_INK).any(axis=0))
+    inked = np.minimum(np.minimum(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2]) < SKETCH_INK
+    rows = np.flatnonzero(inked.any(axis=1))
+    cols = np.flatnonzero(inked.any(axis=0))
     if rows.size == 0:
         raise ValueError("The sketch is empty: draw something first.")
     ink = rgb[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
@@ -104,16 +136,27 @@ def framed(image, spec: dict) -> np.ndarray:
     """The square, resized uint8 RGB image the features are computed on."""
     rgb = as_rgb_array(image)
     square = sketch_square(rgb) if spec.get("framing") == "sketch" else center_square(rgb)
-    size = int(spec["size"])
-    if square.shape[0] != size:
-        square = np.asarray(Image.fromarray(square).resize((size, size), Image.Resampling.BILINEAR))
-    return square
+    return _resized(square, int(spec["size"]))
+
+
+def _resized(square: np.ndarray, size: int) -> np.ndarray:
+    if square.shape[0] == size:
+        return square
+    return np.asarray(Image.fromarray(np.ascontiguousarray(square)).resize((size, size), Image.Resampling.BILINEAR))
 
 
 def from_framed(square: np.ndarray, spec: dict) -> np.ndarray:
-    if spec["kind"] == "pixels":
+    """The feature vector of a framed square (resized to each part's own size if need be)."""
+    kind = spec["kind"]
+    if kind == "combined":
+        return np.concatenate([from_framed(_resized(square, int(p["size"])), p) for p in spec["parts"]])
+    if kind == "pixels":
         img = square if spec.get("color", True) else _grey(square)
         return (img.astype(np.float32) / np.float32(255.0)).ravel()
+    if kind == "gist":
+        return _gist(square, spec)
+    if kind == "lbp":
+        return _lbp(square, spec)
     return _hog(square, spec)
 
 
@@ -145,5 +188,92 @@ def _hog(square: np.ndarray, spec: dict) -> np.ndarray:
     if hog is None:
         hog = cv2.HOGDescriptor((size, size), (2 * cell, 2 * cell), (cell, cell), (cell, cell), bins)
         _HOG_CACHE[key] = hog
-    planes = [square[:, :, i] for i in range(3)] if spec.get("color", True) else [_grey(square)]
+    if not spec.get("color", True):
+        planes = [_grey(square)]
+    elif spec.get("channels") == "max":  # OpenCV takes each pixel's strongest gradient of R, G and B
+        planes = [square]
+    else:
+        planes = [square[:, :, i] for i in range(3)]
     return np.concatenate([hog.compute(np.ascontiguousarray(p)).ravel() for p in planes]).astype(np.float32)
+
+
+_GIST_BANKS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+GIST_SIGMA = 4.0  # px: width of the Gaussian behind GIST's whitening and contrast normalisation
+
+
+def _gist_filters(size: int, scales: int, orients: int) -> tuple[np.ndarray, np.ndarray]:
+    """(low-pass, Gabor bank) as real, even transfer functions on ``numpy.fft.rfft2``'s grid;
+    the bank in float32 (four times faster to invert than float64, and as accurate here).
+
+    Filter (s, o) is a log-Gabor centred on 0.35 / 2**s cycles per pixel (bandwidth ratio
+    1.6) and orientation pi * o / orients, symmetric under rotation by pi.
+    """
+    key = (size, scales, orients)
+    if key not in _GIST_BANKS:
+        fy = np.fft.fftfreq(size)[:, None]
+        fx = np.fft.rfftfreq(size)[None, :]
+        radius = np.maximum(np.hypot(fx, fy), 1e-6)
+        theta = np.arctan2(fy, fx)
+        lowpass = np.exp(-2.0 * (np.pi * GIST_SIGMA * radius) ** 2)
+        bank = []
+        for s in range(scales):
+            for o in range(orients):
+                turn = np.abs(np.angle(np.exp(1j * (theta - np.pi * o / orients))))
+                turn = np.minimum(turn, np.pi - turn)
+                bank.append(np.exp(-np.log(radius / (0.35 / 2 ** s)) ** 2 / (2 * np.log(1.6) ** 2)
+                                   - turn ** 2 / (2 * (np.pi / orients / 1.2) ** 2)))
+        _GIST_BANKS[key] = (lowpass, np.stack(bank).astype(np.float32))
+    return _GIST_BANKS[key]
+
+
+def _gist(square: np.ndarray, spec: dict) -> np.ndarray:
+    """Square roots of the mean Gabor response magnitudes of the grey image, per grid cell."""
+    size, grid = int(spec["size"]), int(spec["grid"])
+    lowpass, bank = _gist_filters(size, int(spec["scales"]), int(spec["orients"]))
+
+    def smooth(a: np.ndarray) -> np.ndarray:
+        return np.fft.irfft2(np.fft.rfft2(a) * lowpass, s=a.shape)
+
+    g = np.log1p(_grey(square).astype(np.float64))
+    g = g - smooth(g)
+    g = g / np.sqrt(np.maximum(smooth(g * g), 0.0) + 0.01)
+    spectrum = np.fft.rfft2(g).astype(np.complex64)
+    response = np.abs(np.fft.irfft2(spectrum[None] * bank, s=(size, size)))
+    cells = np.repeat(np.eye(grid, dtype=np.float32), size // grid, axis=1) / np.float32(size // grid)
+    return np.sqrt(cells @ response @ cells.T).ravel().astype(np.float32)  # means over grid cells
+
+
+def _uniform_patterns() -> np.ndarray:
+    """Label of each 8-bit LBP code: 0-57 for the 58 uniform ones (at most two 0/1
+    transitions around the circle), 58 for all others."""
+    labels = np.full(256, 58, dtype=np.int64)
+    n = 0
+    for code in range(256):
+        if bin(code ^ (((code << 1) | (code >> 7)) & 255)).count("1") <= 2:
+            labels[code] = n
+            n += 1
+    return labels
+
+
+_LBP_LABELS = _uniform_patterns()
+_LBP_NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))  # bit 0 first
+
+
+def _lbp(square: np.ndarray, spec: dict) -> np.ndarray:
+    """Square roots of per-cell histograms (summing to 1) of uniform LBP labels of the grey image."""
+    grid = int(spec["grid"])
+    g = _grey(square).astype(np.int16)
+    h, w = g.shape
+    centre = g[1:-1, 1:-1]
+    code = np.zeros(centre.shape, dtype=np.uint8)
+    for bit, (dy, dx) in enumerate(_LBP_NEIGHBOURS):
+        code |= (g[1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx] >= centre).astype(np.uint8) << bit
+    rows = np.searchsorted(np.linspace(0, h - 2, grid + 1).astype(int)[1:], np.arange(h - 2), side="right")
+    cols = np.searchsorted(np.linspace(0, w - 2, grid + 1).astype(int)[1:], np.arange(w - 2), side="right")
+    cell = rows[:, None] * grid + cols[None, :]
+    hist = np.bincount((cell * 59 + _LBP_LABELS[code]).ravel(), minlength=grid * grid * 59)
+    hist = hist.reshape(grid * grid, 59).astype(np.float32)
+    return np.sqrt(hist / hist.sum(axis=1, keepdims=True)).ravel()
+
+
+DEFAULT_SPEC = make_spec()

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, atomic, modelfile
+from . import __version__, atomic, features, modelfile
 from .errors import StudioError
 from .featurize import is_sound
 
@@ -39,7 +39,8 @@ def feature_needs(spec: dict) -> list[str]:
     """The pip packages the feature step of ``spec`` needs."""
     if is_sound(spec):
         return ["numpy", "scipy"]
-    return ["numpy", "pillow", *(["opencv-python-headless"] if spec.get("kind") == "hog" else [])]
+    needs_cv2 = "hog" in features.kinds_in(spec)
+    return ["numpy", "pillow", *(["opencv-python-headless"] if needs_cv2 else [])]
 
 
 def pinned(packages: list[str]) -> list[str]:

@@ -19,7 +19,7 @@ from .errors import TrainingError
 from .settings import TrainSettings
 
 
-def _calibrated(base, y: np.ndarray, groups: np.ndarray, seed: int):
+def _calibrated(base, y: np.ndarray, groups: np.ndarray, seed: int, max_folds: int = 5):
     """Sigmoid-calibrated confidences whose top class is always the predicted class.
 
     Folds keep an image and its mirrored copy together (``groups``), so calibration is
@@ -29,7 +29,7 @@ def _calibrated(base, y: np.ndarray, groups: np.ndarray, seed: int):
         raise TrainingError("Calibrating a support vector machine's confidences needs at least 2 training "
                             "images of every class: add images or hold fewer back for testing.")
     per_class = min(np.unique(groups[y == c]).size for c in np.unique(y))
-    folds = max(2, min(5, per_class))
+    folds = max(2, min(max_folds, per_class))
     if per_class < 2:  # a class with one distinct image: plain folds are all we can do
         cv = folds
     else:
@@ -38,12 +38,24 @@ def _calibrated(base, y: np.ndarray, groups: np.ndarray, seed: int):
     return CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False)
 
 
-def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray):
-    """An unfitted pipeline (scaler + model) for settings ``s``."""
+def rbf_gamma(multiple: float, X: np.ndarray | None) -> float | str:
+    """``multiple`` times scikit-learn's "scale" gamma of the standardised ``X``."""
+    if multiple == 1.0:
+        return "scale"
+    if X is None:
+        raise ValueError("An RBF width other than 'scale' needs the training features.")
+    return float(multiple / (X.shape[1] * StandardScaler().fit_transform(X).var()))
+
+
+def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray, X: np.ndarray | None = None):
+    """An unfitted pipeline (scaler + model) for settings ``s`` (``X``: the training features,
+    needed for an SVC whose width is not scikit-learn's "scale")."""
+    folds = int(s.svc_option("calibration_folds"))
     if s.model == "svc":
-        model = _calibrated(SVC(C=s.C, kernel="rbf", gamma="scale", random_state=s.seed), y, groups, s.seed)
+        svc = SVC(C=s.C, kernel="rbf", gamma=rbf_gamma(s.svc_option("gamma"), X), random_state=s.seed)
+        model = _calibrated(svc, y, groups, s.seed, folds)
     elif s.model == "linear_svm":
-        model = _calibrated(LinearSVC(C=s.C, random_state=s.seed, max_iter=5000), y, groups, s.seed)
+        model = _calibrated(LinearSVC(C=s.C, random_state=s.seed, max_iter=5000), y, groups, s.seed, folds)
     elif s.model == "mlp":
         model = MLPClassifier(hidden_layer_sizes=(s.hidden,), learning_rate_init=s.learning_rate,
                               batch_size=s.batch_size, max_iter=s.epochs, random_state=s.seed)

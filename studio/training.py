@@ -61,7 +61,7 @@ def fit(X: np.ndarray, y: np.ndarray, settings: TrainSettings, labels: list[str]
         copies = 1 + len(X_mirror) // max(len(X), 1)
         X, y, groups = np.vstack([X, X_mirror]), np.tile(y, copies), np.tile(groups, copies)
     t0 = time.perf_counter()
-    est = make_estimator(settings, y, groups)
+    est = make_estimator(settings, y, groups, X)
     history: dict = {}
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

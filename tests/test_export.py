@@ -70,7 +70,7 @@ def test_model_joblib_loads_without_studio(trained, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=clean_env())
     assert out.returncode == 0, out.stderr
     first, second = out.stdout.splitlines()
-    assert first == "sklearn.pipeline ['paper', 'rock', 'scissors'] 972"
+    assert first == f"sklearn.pipeline ['paper', 'rock', 'scissors'] {record.estimator.n_features_in_}"
     assert second in ("paper", "rock", "scissors")
 
 

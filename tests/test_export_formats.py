@@ -31,7 +31,7 @@ from studio.store import Store
 from studio.training import train
 from studio.transfer import import_into
 
-FEATURES = ("hog", "pixels")
+FEATURES = ("combined", "hog", "pixels")
 ONNX_TOLERANCE = 1e-4
 AGREEMENT: dict[str, dict] = {}  # measured numbers, written to tests/artifacts/export_agreement.json
 

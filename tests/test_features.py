@@ -92,6 +92,12 @@ def test_empty_sketch_is_refused():
     ({"kind": "pixels"}, 16 * 16 * 3),
     ({"kind": "pixels", "size": 24, "color": False}, 24 * 24),
     ({"kind": "pixels", "size": 28, "color": False, "framing": "sketch"}, 28 * 28),
+    ({"kind": "gist"}, 4 * 8 * 16),  # 4 scales x 8 orientations, 4x4 cells
+    ({"kind": "gist", "size": 48}, 4 * 8 * 16),
+    ({"kind": "lbp"}, 16 * 59),  # 4x4 cells of 59 labels
+    ({"kind": "combined"}, 512 + 324 + 4 * 59 + 8 * 8 * 3),  # GIST, strongest-channel HOG, LBP 2x2, thumbnail
+    ({"kind": "combined", "color": False}, 512 + 324 + 4 * 59 + 8 * 8),
+    ({"kind": "combined", "size": 96, "framing": "sketch"}, 512 + 25 * 36 + 4 * 59 + 8 * 8 * 3),
 ])
 def test_feature_dimensions(kwargs, dim):
     spec = features.make_spec(**kwargs)
@@ -99,6 +105,35 @@ def test_feature_dimensions(kwargs, dim):
     assert x.shape == (dim,) and x.dtype == np.float32 and np.isfinite(x).all()
     if spec["kind"] == "pixels":
         assert 0.0 <= x.min() and x.max() <= 1.0
+
+
+def test_combined_is_its_parts_side_by_side_on_the_framed_square():
+    rgb = np.asarray(Image.open(fixture_images("rps", "paper", 1)[0]).convert("RGB"))
+    spec = features.make_spec("combined")
+    square = features.framed(rgb, spec)
+    parts = [features.extract(square, {**part, "framing": "crop"}) for part in spec["parts"]]
+    assert np.array_equal(features.extract(rgb, spec), np.concatenate(parts))
+    assert np.array_equal(features.extract(rgb, spec, mirror=True),
+                          features.from_framed(np.ascontiguousarray(square[:, ::-1]), spec))
+
+
+def test_lbp_cells_are_square_roots_of_histograms():
+    rgb = np.asarray(Image.open(fixture_images("face_mask", "with_mask", 1)[0]).convert("RGB"))
+    x = features.extract(rgb, features.make_spec("lbp")).reshape(16, 59)
+    assert np.allclose((x ** 2).sum(axis=1), 1.0, atol=1e-5) and x.min() >= 0
+    flat = features.extract(np.full((64, 64, 3), 128, np.uint8), features.make_spec("lbp")).reshape(16, 59)
+    assert np.allclose(flat[:, 57], 1.0)  # all neighbours >= centre: code 255, the last uniform label
+
+
+def test_gist_sees_orientation():
+    stripes = np.zeros((64, 64, 3), np.uint8)
+    stripes[:, ::8] = 255  # vertical lines: horizontal intensity changes
+    spec = features.make_spec("gist")
+    x = features.extract(stripes, spec).reshape(4, 8, 16)  # scale, orientation, cell
+    turned = features.extract(np.ascontiguousarray(stripes.transpose(1, 0, 2)), spec).reshape(4, 8, 16)
+    assert x.min() >= 0 and np.isfinite(x).all()
+    assert x[0, 0].mean() > 2 * x[0, 4].mean()  # energy at orientation 0 (across the lines), not at 90 degrees
+    assert turned[0, 4].mean() > 2 * turned[0, 0].mean()
 
 
 def test_grey_pixels_use_the_documented_weights():
@@ -118,9 +153,19 @@ def test_mirror_is_the_features_of_the_flipped_image():
 
 def test_default_spec_is_the_best_measured_recipe():
     assert features.make_spec() == features.DEFAULT_SPEC == {
+        "kind": "combined", "size": 64, "cell": 16, "color": True, "framing": "crop", "parts": [
+            {"kind": "gist", "size": 64, "grid": 4, "scales": 4, "orients": 8},
+            {"kind": "hog", "size": 64, "cell": 16, "bins": 9, "color": True, "channels": "max"},
+            {"kind": "lbp", "size": 64, "grid": 2},
+            {"kind": "pixels", "size": 8, "color": True}]}
+    # the previous default stays selectable, unchanged
+    assert features.make_spec("hog") == {
         "kind": "hog", "size": 64, "cell": 16, "bins": 9, "color": True, "framing": "crop"}
     s = TrainSettings()
-    assert (s.model, s.features, s.augment, s.color) == ("svc", "hog", True, True)
+    assert (s.model, s.features, s.augment, s.color) == ("svc", "combined", True, True)
+    assert (s.svc_option("gamma"), s.svc_option("calibration_folds")) == (0.5, 3)
+    assert (TrainSettings(features="hog").svc_option("gamma"), TrainSettings(features="hog").svc_option(
+        "calibration_folds")) == (1.0, 5)
     assert s.spec() == features.DEFAULT_SPEC
     assert s.spec("sketch")["framing"] == "sketch"
     assert TrainSettings(features="pixels").spec()["size"] == 16
@@ -143,6 +188,10 @@ def test_spec_is_json_and_complete():
     ({"kind": "hog", "size": 64, "cell": 64}, "twice"),
     ({"kind": "hog", "size": 8, "cell": 4}, "from 16 to 256"),
     ({"kind": "hog", "size": 512}, "from 16 to 256"),
+    ({"kind": "gist", "size": 66}, "multiple of 4"),
+    ({"kind": "lbp", "size": 8}, "from 16 to 256"),
+    ({"kind": "combined", "size": 60}, "multiple of the cell"),
+    ({"kind": "combined", "size": 30, "cell": 15}, "Combined features need a size that is a multiple of 4"),
 ])
 def test_spec_validation(kwargs, says):
     with pytest.raises(ValueError, match=says):

@@ -127,7 +127,7 @@ def test_cli_predict_names_each_bad_image_and_still_predicts_the_good_ones(tmp_p
 def trained_store(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("models") / "captures")
     project = make_project(store, "rps", "rps", n=4)
-    record = train(project, TrainSettings(model="knn"))
+    record = train(project, TrainSettings(model="knn", features="hog"))
     return store, project, record
 
 

@@ -170,6 +170,26 @@ def test_refuses_impossible_settings():
         TrainSettings(size=60).spec()
 
 
+def test_svc_width_and_calibration_folds_follow_the_features():
+    from sklearn.preprocessing import StandardScaler
+
+    from studio.models import make_estimator
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6)) * [1, 2, 3, 4, 5, 0]  # a constant column, as blank image corners give
+    y = np.repeat(["a", "b"], 20)
+    groups = np.tile(np.arange(20), 2)
+    combined = make_estimator(TrainSettings(), y, groups, X).named_steps["model"]
+    assert combined.estimator.gamma == pytest.approx(0.5 / (6 * StandardScaler().fit_transform(X).var()))
+    assert len(combined.cv) == 3
+    hog = make_estimator(TrainSettings(features="hog"), y, groups, X).named_steps["model"]
+    assert hog.estimator.gamma == "scale" and len(hog.cv) == 5
+    chosen = make_estimator(TrainSettings(gamma=2, calibration_folds=4), y, groups, X).named_steps["model"]
+    assert chosen.estimator.gamma == pytest.approx(4 * combined.estimator.gamma) and len(chosen.cv) == 4
+    with pytest.raises(StudioError, match="calibration_folds"):
+        TrainSettings(calibration_folds=1).checked()
+
+
 # ---- saved model -----------------------------------------------------------------------------
 def test_model_survives_a_restart(store):
     p = make_project(store, "Masks 마스크", "face_mask", n=6)

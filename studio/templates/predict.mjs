@@ -8,8 +8,8 @@
 //
 // The image-to-features step is metadata.json's "feature_spec", reimplemented here to give
 // the numbers studio's Python code gives: images are decoded by sharp (libjpeg-turbo, as
-// Pillow), resized as Pillow's BILINEAR filter does, and HOG is computed as OpenCV's
-// HOGDescriptor does, in 32-bit floats.
+// Pillow), resized as Pillow's BILINEAR filter does, HOG is computed as OpenCV's
+// HOGDescriptor does, in 32-bit floats, and GIST and LBP as studio's features.py does.
 
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -230,8 +230,9 @@ function fastAtan2(y, x) {
   return a;
 }
 
-/** OpenCV's HOGDescriptor(win=size, block=2*cell, stride=cell, cell, nbins).compute on one 8-bit plane. */
-function hogPlane(plane, size, cell, nbins) {
+/** OpenCV's HOGDescriptor(win=size, block=2*cell, stride=cell, cell, nbins).compute on one 8-bit plane,
+ * or on three (an RGB image), where each pixel's gradient is that of the plane where it is strongest. */
+function hogPlane(planes, size, cell, nbins) {
   // gradients, with the border reflected as OpenCV's BORDER_REFLECT_101 does
   const at = (i) => (i < 0 ? -i : i >= size ? 2 * size - 2 - i : i);
   const mag0 = new Float32Array(size * size), mag1 = new Float32Array(size * size);
@@ -239,8 +240,12 @@ function hogPlane(plane, size, cell, nbins) {
   const angleScale = f32(nbins / Math.PI);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const dx = plane[y * size + at(x + 1)] - plane[y * size + at(x - 1)];
-      const dy = plane[at(y + 1) * size + x] - plane[at(y - 1) * size + x];
+      let dx = 0, dy = 0, best = -1;
+      for (const plane of planes) { // the strongest plane's gradient; a tie goes to the first (OpenCV's SIMD path)
+        const gx = plane[y * size + at(x + 1)] - plane[y * size + at(x - 1)];
+        const gy = plane[at(y + 1) * size + x] - plane[at(y - 1) * size + x];
+        if (gx * gx + gy * gy > best) [dx, dy, best] = [gx, gy, gx * gx + gy * gy];
+      }
       const mag = f32(Math.sqrt(dx * dx + dy * dy));
       let angle = f32(f32(f32(fastAtan2(dy, dx) * TO_RAD) * angleScale) - 0.5);
       let h = Math.floor(angle);
@@ -324,15 +329,196 @@ function normalizeL2Hys(hist) {
 export function extract(img, spec, framing) {
   let square = spec.framing === 'sketch' ? sketchSquare(img, framing) : centerSquare(img);
   if (square.width !== spec.size) square = resizeBilinear(square, spec.size);
+  return fromFramed(square, spec);
+}
+
+function concat(parts) {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+}
+
+/** The features of a framed square (resized to each part's own size if need be). */
+function fromFramed(square, spec) {
+  if (spec.kind === 'combined') {
+    return concat(spec.parts.map((p) => fromFramed(square.width === p.size ? square : resizeBilinear(square, p.size), p)));
+  }
+  if (spec.kind === 'gist') return gist(greyPlane(square), spec);
+  if (spec.kind === 'lbp') return lbp(greyPlane(square), spec);
   const color = spec.color ?? true;
   if (spec.kind === 'pixels') {
     const values = color ? square.data : greyPlane(square);
     return Float32Array.from(values, (v) => f32(v / 255));
   }
   const planes = color ? [0, 1, 2].map((c) => channelPlane(square, c)) : [greyPlane(square)];
-  const parts = planes.map((p) => hogPlane(p, spec.size, spec.cell, spec.bins ?? 9));
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  if (color && spec.channels === 'max') return hogPlane(planes, spec.size, spec.cell, spec.bins ?? 9);
+  return concat(planes.map((p) => hogPlane([p], spec.size, spec.cell, spec.bins ?? 9)));
+}
+
+const TWIDDLES = new Map();
+
+/** cos and sin of 2 pi j / n for j < n. */
+function twiddles(n) {
+  if (!TWIDDLES.has(n)) {
+    TWIDDLES.set(n, [Float64Array.from({ length: n }, (_, j) => Math.cos((2 * Math.PI * j) / n)),
+      Float64Array.from({ length: n }, (_, j) => Math.sin((2 * Math.PI * j) / n))]);
+  }
+  return TWIDDLES.get(n);
+}
+
+/** In-place discrete Fourier transform of a complex sequence (re, im) of any length (mixed radix);
+ * sign -1 forward, +1 inverse (unscaled), as numpy.fft's. */
+function dft(re, im, sign) {
+  const n = re.length;
+  if (n === 1) return;
+  let p = 2;
+  while (n % p) p++;
+  const m = n / p;
+  const subRe = [], subIm = [];
+  for (let r = 0; r < p; r++) {
+    const sr = new Float64Array(m), si = new Float64Array(m);
+    for (let k = 0; k < m; k++) { sr[k] = re[k * p + r]; si[k] = im[k * p + r]; }
+    dft(sr, si, sign);
+    subRe.push(sr); subIm.push(si);
+  }
+  const [cos, sin] = twiddles(n);
+  for (let k = 0; k < n; k++) {
+    let accRe = 0, accIm = 0;
+    for (let r = 0; r < p; r++) {
+      const j = (r * k) % n, c = cos[j], s = sign * sin[j], a = subRe[r][k % m], b = subIm[r][k % m];
+      accRe += a * c - b * s;
+      accIm += a * s + b * c;
+    }
+    re[k] = accRe; im[k] = accIm;
+  }
+}
+
+/** numpy.fft.rfft2 of a real n x n image: n rows of n/2 + 1 complex values. */
+function rfft2(values, n) {
+  const half = Math.floor(n / 2) + 1;
+  const rows = [];
+  for (let y = 0; y < n; y++) {
+    const re = Float64Array.from(values.subarray(y * n, (y + 1) * n)), im = new Float64Array(n);
+    dft(re, im, -1);
+    rows.push([re.slice(0, half), im.slice(0, half)]);
+  }
+  const outRe = new Float64Array(n * half), outIm = new Float64Array(n * half);
+  for (let x = 0; x < half; x++) {
+    const re = Float64Array.from(rows, (r) => r[0][x]), im = Float64Array.from(rows, (r) => r[1][x]);
+    dft(re, im, -1);
+    for (let y = 0; y < n; y++) { outRe[y * half + x] = re[y]; outIm[y * half + x] = im[y]; }
+  }
+  return [outRe, outIm];
+}
+
+/** numpy.fft.irfft2(spectrum, s=(n, n)): the imaginary parts of each row's first and Nyquist bins are ignored. */
+function irfft2(specRe, specIm, n) {
+  const half = Math.floor(n / 2) + 1;
+  const colRe = new Float64Array(n * half), colIm = new Float64Array(n * half);
+  for (let x = 0; x < half; x++) {
+    const re = new Float64Array(n), im = new Float64Array(n);
+    for (let y = 0; y < n; y++) { re[y] = specRe[y * half + x]; im[y] = specIm[y * half + x]; }
+    dft(re, im, 1);
+    for (let y = 0; y < n; y++) { colRe[y * half + x] = re[y]; colIm[y * half + x] = im[y]; }
+  }
+  const out = new Float64Array(n * n);
+  for (let y = 0; y < n; y++) {
+    const re = new Float64Array(n), im = new Float64Array(n);
+    for (let x = 0; x < half; x++) {
+      re[x] = colRe[y * half + x];
+      im[x] = x === 0 || 2 * x === n ? 0 : colIm[y * half + x];
+      if (x > 0 && 2 * x < n) { re[n - x] = re[x]; im[n - x] = -im[x]; }
+    }
+    dft(re, im, 1);
+    for (let x = 0; x < n; x++) out[y * n + x] = re[x] / (n * n);
+  }
+  return out;
+}
+
+/** numpy.fft.fftfreq(n)[i]. */
+function fftfreq(i, n) {
+  return (i < Math.ceil(n / 2) ? i : i - n) / n;
+}
+
+/** studio's GIST: see features._gist (filters as features._gist_filters). */
+function gist(grey, spec) {
+  const n = spec.size, grid = spec.grid, half = Math.floor(n / 2) + 1, sigma = 4;
+  const lowpass = new Float64Array(n * half);
+  const filters = [];
+  for (let s = 0; s < spec.scales; s++) {
+    for (let o = 0; o < spec.orients; o++) filters.push({ f0: 0.35 / 2 ** s, t0: (Math.PI * o) / spec.orients });
+  }
+  const bank = filters.map(() => new Float32Array(n * half));
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < half; x++) {
+      const fy = fftfreq(y, n), fx = x / n;
+      const radius = Math.max(Math.hypot(fx, fy), 1e-6), theta = Math.atan2(fy, fx);
+      lowpass[y * half + x] = Math.exp(-2 * (Math.PI * sigma * radius) ** 2);
+      filters.forEach(({ f0, t0 }, k) => {
+        let turn = Math.abs(Math.atan2(Math.sin(theta - t0), Math.cos(theta - t0)));
+        turn = Math.min(turn, Math.PI - turn);
+        bank[k][y * half + x] = Math.exp(-(Math.log(radius / f0) ** 2) / (2 * Math.log(1.6) ** 2)
+          - turn ** 2 / (2 * (Math.PI / spec.orients / 1.2) ** 2));
+      });
+    }
+  }
+  const smooth = (values) => {
+    const [re, im] = rfft2(values, n);
+    for (let i = 0; i < re.length; i++) { re[i] *= lowpass[i]; im[i] *= lowpass[i]; }
+    return irfft2(re, im, n);
+  };
+  let g = Float64Array.from(grey, (v) => Math.log1p(v));
+  const blurred = smooth(g);
+  g = g.map((v, i) => v - blurred[i]);
+  const energy = smooth(g.map((v) => v * v));
+  g = g.map((v, i) => v / Math.sqrt(Math.max(energy[i], 0) + 0.01));
+  const [re, im] = rfft2(g, n);
+  const cell = n / grid, out = new Float64Array(filters.length * grid * grid);
+  bank.forEach((filter, k) => {
+    const response = irfft2(re.map((v, i) => v * filter[i]), im.map((v, i) => v * filter[i]), n);
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++) {
+        out[(k * grid + Math.floor(y / cell)) * grid + Math.floor(x / cell)] += Math.abs(response[y * n + x]);
+      }
+    }
+  });
+  return Float32Array.from(out, (v) => f32(Math.sqrt(v / (cell * cell))));
+}
+
+const LBP_NEIGHBOURS = [[-1, -1], [-1, 0], [-1, 1], [0, 1], [1, 1], [1, 0], [1, -1], [0, -1]];
+
+/** Label of each 8-bit LBP code: 0-57 for the uniform ones in increasing order, 58 for the rest. */
+const LBP_LABELS = (() => {
+  const labels = new Uint8Array(256).fill(58);
+  let next = 0;
+  for (let code = 0; code < 256; code++) {
+    let changes = code ^ (((code << 1) | (code >> 7)) & 255), bits = 0;
+    for (; changes; changes >>= 1) bits += changes & 1;
+    if (bits <= 2) labels[code] = next++;
+  }
+  return labels;
+})();
+
+/** studio's LBP: see features._lbp. */
+function lbp(grey, spec) {
+  const n = spec.size, grid = spec.grid, inner = n - 2;
+  const edges = Array.from({ length: grid + 1 }, (_, i) => Math.trunc((inner * i) / grid));
+  const cellOf = (i) => { let c = 0; while (c + 1 < grid && i >= edges[c + 1]) c++; return c; };
+  const hist = new Float64Array(grid * grid * 59);
+  for (let y = 1; y < n - 1; y++) {
+    for (let x = 1; x < n - 1; x++) {
+      const centre = grey[y * n + x];
+      let code = 0;
+      LBP_NEIGHBOURS.forEach(([dy, dx], bit) => { if (grey[(y + dy) * n + x + dx] >= centre) code |= 1 << bit; });
+      hist[(cellOf(y - 1) * grid + cellOf(x - 1)) * 59 + LBP_LABELS[code]] += 1;
+    }
+  }
+  const out = new Float32Array(hist.length);
+  for (let c = 0; c < grid * grid; c++) {
+    let total = 0;
+    for (let b = 0; b < 59; b++) total += hist[c * 59 + b];
+    for (let b = 0; b < 59; b++) out[c * 59 + b] = f32(Math.sqrt(f32(f32(hist[c * 59 + b]) / f32(total))));
+  }
   return out;
 }
 

@@ -12,7 +12,9 @@ from ..settings import MODELS, TrainSettings, defaults_for
 from ..store import Project
 from .common import Studio, esc, guard
 
-FEATURES = [("HOG: shapes and edges (best measured)", "hog"), ("Pixels: the downsampled image", "pixels"),
+FEATURES = [("Combined: GIST, HOG, LBP and colour (best measured)", "combined"),
+            ("HOG: shapes and edges", "hog"), ("GIST: layout of textures", "gist"),
+            ("LBP: local texture", "lbp"), ("Pixels: the downsampled image", "pixels"),
             ("Log-mel spectrogram (sound projects)", "logmel")]
 FIELDS = ("model", "features", "size", "color", "augment", "epochs", "batch_size", "learning_rate", "hidden", "C", "k")
 TRAIN, TRAINING = "Train model", "Training…"
@@ -29,7 +31,7 @@ def render(st: Studio) -> None:
                                      elem_id="set-model"),
                 "features": gr.Radio(FEATURES, label="Features", elem_id="set-features"),
                 "size": gr.Number(label="Image size (px)", precision=0, minimum=0, maximum=256, elem_id="set-size",
-                                  info="0: the features' default (64 for HOG, 16 for pixels)"),
+                                  info="0: the features' default (64, or 16 for pixels)"),
             }
             with gr.Row():
                 w["color"] = gr.Checkbox(label="Colour (off: grey)", elem_id="set-color")
