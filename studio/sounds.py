@@ -167,7 +167,9 @@ def sound_regions(clip: Clip, min_gap: float = 0.25, min_length: float = 0.08) -
 
     The background level is the recording's quietest tenth; a sound is at least 12 dB above it,
     at most 40 dB below the loudest moment and above -55 dBFS; pauses shorter than ``min_gap``
-    seconds join two sounds, sounds shorter than ``min_length`` are dropped."""
+    seconds join two sounds, sounds shorter than ``min_length`` are dropped.
+    A steady sound with no quieter background (a fan, an engine) is one sound as long as the
+    recording."""
     x, sr = clip.samples.astype(np.float64), clip.sr
     hop = max(1, sr // 100)
     n = len(x) // hop
@@ -175,7 +177,10 @@ def sound_regions(clip: Clip, min_gap: float = 0.25, min_length: float = 0.08) -
         return []
     rms = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1))
     db = 20 * np.log10(np.maximum(rms, 1e-9))
-    threshold = max(np.percentile(db, 10) + 12.0, db.max() - 40.0, -55.0)
+    floor = np.percentile(db, 10)
+    if floor > -55.0 and db.max() < floor + 12.0:  # never quiet: all of it is the sound
+        return [(0, len(x))]
+    threshold = max(floor + 12.0, db.max() - 40.0, -55.0)
     active = np.flatnonzero(db > threshold)
     if active.size == 0:
         return []

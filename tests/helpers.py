@@ -98,3 +98,11 @@ def doodle(canvas: int, box: tuple[int, int, int], alpha: bool = False, pen: int
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def run_without_studio(script, args, cwd) -> subprocess.CompletedProcess:
+    """``python SCRIPT ARGS`` in a fresh process where ``import studio`` fails."""
+    code = ("import runpy, sys; sys.modules['studio'] = None; sys.argv = sys.argv[1:]; "
+            "runpy.run_path(sys.argv[0], run_name='__main__')")
+    return subprocess.run([sys.executable, "-I", "-c", code, str(script), *map(str, args)], capture_output=True,
+                          text=True, encoding="utf-8", cwd=cwd, env=clean_env(), timeout=120)

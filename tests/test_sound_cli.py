@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 from conftest import FIXTURES
-from helpers import clean_env, run_cli
+from helpers import run_cli, run_without_studio
 
 from studio import sounds
 
@@ -113,14 +112,6 @@ def test_user_mistakes_are_one_line_and_status_1(trained, tmp_path):
     run_cli("new", "pics", captures=tmp_path / "c2")
     proc = run_cli("add", "pics", "Class 1", held_back("0")[0], "--split", captures=tmp_path / "c2", check=False)
     assert proc.returncode == 1 and "sound projects" in proc.stderr
-
-
-def run_without_studio(script, args, cwd) -> subprocess.CompletedProcess:
-    """``python SCRIPT ARGS`` in a fresh process where ``import studio`` fails."""
-    code = ("import runpy, sys; sys.modules['studio'] = None; sys.argv = sys.argv[1:]; "
-            "runpy.run_path(sys.argv[0], run_name='__main__')")
-    return subprocess.run([sys.executable, "-I", "-c", code, str(script), *map(str, args)], capture_output=True,
-                          text=True, encoding="utf-8", cwd=cwd, env=clean_env(), timeout=120)
 
 
 def test_exported_scripts_predict_wav_files_without_studio(trained, tmp_path):

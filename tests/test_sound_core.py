@@ -147,6 +147,16 @@ def test_split_keeping_silence_makes_consecutive_clips_as_hold_to_record_does():
     assert sounds.split(sounds.Clip(np.zeros(32000, np.float32), 16000)) == []
 
 
+def test_a_steady_sound_with_no_quiet_background_is_kept_whole():
+    hum = np.sin(2 * np.pi * 120 * np.arange(16000 * 3 + 8000) / 16000) * 0.3  # 3.5 s of a fan's hum
+    noise = np.random.default_rng(2).normal(0, 0.1, 16000 * 2)  # 2 s of steady hiss
+    for steady, want in ((hum, [1.0, 1.0, 1.0, 0.5]), (noise, [1.0, 1.0])):
+        parts = sounds.split(sounds.Clip(steady.astype(np.float32), 16000))
+        assert [round(p.seconds, 3) for p in parts] == want
+    quiet = np.random.default_rng(3).normal(0, 1e-4, 16000 * 2).astype(np.float32)  # below -55 dBFS
+    assert sounds.split(sounds.Clip(quiet, 16000)) == []
+
+
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs Debian's espeak-ng")
 def test_split_a_synthesised_count(tmp_path):
     out = tmp_path / "count.wav"

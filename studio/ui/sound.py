@@ -98,7 +98,7 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo, project: gr.State, ve
         if samples:
             with gr.Row(equal_height=True):
                 clips = gr.Dropdown([(f"{n + 1}. {s.name}", s.name) for n, s in enumerate(samples)],
-                                    value=samples[0].name, label="Clips (newest first)", scale=3,
+                                    value=samples[0].name, label="Clips (newest first)", scale=3, interactive=True,
                                     elem_id=f"snd-clips-{i}")
                 delete = gr.Button("Delete clip", size="sm", min_width=0, scale=1, elem_id=f"snd-delete-{i}")
             player = gr.Audio(str(samples[0].path), type="filepath", interactive=False, show_label=False,

@@ -83,7 +83,6 @@ class Server:
     """``python -m studio serve`` in a subprocess, on 127.0.0.1 and a free port."""
 
     work: Path
-    env: dict[str, str] = field(default_factory=dict)  # e.g. STUDIO_AUTH
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     startup_s: float = 0.0
@@ -106,7 +105,6 @@ class Server:
         env = dict(os.environ, STUDIO_CAPTURES=str(self.captures), STUDIO_EXPORTS=str(self.exports),
                    GRADIO_TEMP_DIR=str(self.work / "gradio"), GRADIO_ANALYTICS_ENABLED="False")
         env.pop("STUDIO_AUTH", None)
-        env.update(self.env)
         env.update(self.env)
         log = open(self.work / "server.log", "a")
         t0 = time.time()

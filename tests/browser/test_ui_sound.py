@@ -1,7 +1,10 @@
-"""The sound walk: a sound project created in the project bar; on the sound page, clips recorded
-from Chromium's fake microphone (a looping WAV: 3 s of a low tone, 3 s of a high one) into two
-classes by holding their buttons, an uploaded clip played and deleted, training, then the live
-label following the tones and the threshold turning it into "listening...".
+"""The sound walk, as the sound issue's "done when" describes it: a sound project created in the
+project bar; on the sound page, clips recorded from Chromium's fake microphone (a looping WAV:
+3 s of a low tone, 3 s of a high one) into two classes by holding their buttons, a third class
+made of uploaded noise files (a long one split into clips), a clip played back and deleted,
+training, the live label following the tones and the threshold turning it into "listening...",
+then the export downloaded from the page and its ``predict.py`` run on WAV files in a Python
+where ``import studio`` fails.
 
 An in-page probe opens its own stream of the same fake microphone (every stream of it plays the
 file in step) and notes which tone is playing, so each hold happens inside one tone.
@@ -12,9 +15,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import run_without_studio
 from playwright.sync_api import Page, expect
 
 from studio.store import Store
@@ -25,6 +30,7 @@ pytestmark = pytest.mark.browser
 PROJECT = "Tones"
 CLASSES = {"lo": "Low", "hi": "High"}  # the probe's name for a tone: the class recorded from it
 TONES = {"lo": 440, "hi": 2500}  # Hz, 3 s each
+NOISE = "Noise"  # the third class: uploaded files
 HOLD_MS = 2300  # within a 3 s tone, started 300 ms into it
 
 # Every 20 ms: which tone the fake microphone plays (its own AudioContext analyser) and the text
@@ -76,6 +82,19 @@ def tones_wav(work) -> Path:
 
 
 @pytest.fixture(scope="module")
+def noise_wavs(work) -> list[Path]:
+    """A 3.5 s white-noise recording (split into clips on upload) and a 1 s pink-noise clip."""
+    if not shutil.which("sox"):
+        pytest.skip("needs sox (apt-get install sox)")
+    out = []
+    for name, seconds, colour in (("street noise.wav", 3.5, "whitenoise"), ("fan.wav", 1, "pinknoise")):
+        out.append(work / name)
+        subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(out[-1]), "synth", str(seconds),
+                        colour, "vol", "0.4"], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
 def mic_browser(pw, y4m, tones_wav, work):
     """A Chromium whose fake microphone loops ``tones_wav`` (Chromium loops it by default)."""
     ctx = pw.chromium.launch_persistent_context(
@@ -90,12 +109,11 @@ def mic_browser(pw, y4m, tones_wav, work):
 
 
 def wait_for_tone(page: Page, tone: str, settle_ms: int = 300) -> None:
-    """Wait until the microphone has just switched to ``tone``, plus ``settle_ms``."""
+    """Wait until the microphone has switched to ``tone`` and played it for ``settle_ms``."""
     page.wait_for_function(
-        """([tone, n]) => { const t = window.__sound.tone;
-                            return t.length > n && t[t.length - 1][1] === tone; }""",
-        arg=[tone, len(page.evaluate("window.__sound.tone"))], timeout=15_000)
-    page.wait_for_timeout(settle_ms)
+        """([tone, n, ms]) => { const t = window.__sound.tone, last = t[t.length - 1];
+                                return t.length > n && last[1] === tone && Date.now() - last[0] >= ms; }""",
+        arg=[tone, len(page.evaluate("window.__sound.tone")), settle_ms], timeout=15_000)
 
 
 def until(page: Page, condition, timeout_s: float = 15) -> None:
@@ -107,6 +125,13 @@ def until(page: Page, condition, timeout_s: float = 15) -> None:
     assert condition()
 
 
+def rename_card(page: Page, card: int, label: str, project) -> None:
+    field(page, f"snd-name-{card}").fill(label)
+    field(page, f"snd-name-{card}").press("Enter")
+    expect(field(page, f"snd-name-{card}")).to_have_value(label)
+    until(page, lambda: project.classes()[card].label == label)
+
+
 def hold(page: Page, button: str, ms: int) -> None:
     page.locator(button).hover()
     page.mouse.down()
@@ -114,7 +139,7 @@ def hold(page: Page, button: str, ms: int) -> None:
     page.mouse.up()
 
 
-def test_sound_project(mic_browser, server, artifacts):
+def test_sound_project(mic_browser, server, artifacts, tones_wav, noise_wavs, work):
     page = mic_browser.new_page()
     page.goto(server.url)
     new_project(page, server.captures, PROJECT, "Sounds")
@@ -127,10 +152,7 @@ def test_sound_project(mic_browser, server, artifacts):
     expect(page).to_have_url(re.compile(r"/sound\?project="))
     expect(page.locator("#sound-project input")).to_have_value(PROJECT)
     for i, label in enumerate(CLASSES.values()):
-        field(page, f"snd-name-{i}").fill(label)
-        field(page, f"snd-name-{i}").press("Enter")
-        expect(field(page, f"snd-name-{i}")).to_have_value(label)
-    until(page, lambda: [k.label for k in project.classes()] == list(CLASSES.values()))
+        rename_card(page, i, label, project)
 
     page.evaluate("([lo, hi]) => window.__startProbe(lo, hi)", [TONES["lo"], TONES["hi"]])
     page.locator("#microphone button[aria-label='Start recording'], #microphone button").filter(
@@ -141,8 +163,25 @@ def test_sound_project(mic_browser, server, artifacts):
         for _ in range(2):
             wait_for_tone(page, tone)
             hold(page, f"#snd-hold-{i}", HOLD_MS)
-            expect(page.locator(f"#snd-count-{i}")).to_contain_text(re.compile(r"\b[1-9]\d* clips?"))
+            # the stream stores the hold's last clip and redraws the cards: wait for both, so that
+            # no redraw is still on its way when the next step types or uploads
+            expect(page.locator("#sound-rec-status")).to_contain_text(f"Saved clips to {CLASSES[tone]}")
+            n = project.counts()[CLASSES[tone]]
+            expect(page.locator(f"#snd-count-{i}")).to_contain_text(re.compile(rf"\b{n} clips?"))
     assert all(n >= 3 for n in project.counts().values()), project.counts()
+
+    page.click("#sound-add-class")
+    until(page, lambda: len(project.classes()) == 3)
+    expect(field(page, "snd-name-2")).to_have_value(project.classes()[2].label)
+    rename_card(page, 2, NOISE, project)
+    with page.expect_file_chooser() as chooser:
+        page.click("#snd-upload-2")
+    chooser.value.set_files(noise_wavs)
+    expect(page.locator("#snd-count-2")).to_contain_text(re.compile(r"\b[3-9] clips"))  # 3.5 s split, plus 1
+    uploaded = [c.name for c in project.samples(NOISE)]
+    play_and_delete(page, 2, uploaded[-1])
+    expect(page.locator("#snd-count-2")).to_contain_text(f"{len(uploaded) - 1} clip")
+    assert [c.name for c in project.samples(NOISE)] == uploaded[:-1], "only the chosen clip is deleted"
     page.screenshot(path=str(artifacts / "09-sound-recorded.png"), full_page=True)
 
     page.click("#sound-train")
@@ -159,4 +198,36 @@ def test_sound_project(mic_browser, server, artifacts):
     page.locator("#sound-threshold input[type='number']").press("Enter")
     expect(page.locator("#sound-heard")).to_have_text("listening...")
     save_json(artifacts / "sound-probe.json", page.evaluate("window.__sound"))
+
+    page.click("#export-btn")
+    link = page.locator("#export-file a").first
+    expect(link).to_be_visible(timeout=120_000)
+    with page.expect_download() as download:
+        link.click()
+    with zipfile.ZipFile(download.value.path()) as z:
+        z.extractall(work / "sound-export")
+    folder = next((work / "sound-export").iterdir())
+    tones = {}
+    for tone, hz in TONES.items():  # 1 s of each tone, as 44.1 kHz WAV files
+        tones[tone] = work / f"{CLASSES[tone]}.wav"
+        subprocess.run(["sox", "-n", "-r", "44100", "-c", "1", "-b", "16", str(tones[tone]), "synth", "1", "sine",
+                        str(hz), "vol", "0.5"], check=True)
+    done = run_without_studio(folder / "predict.py", [*tones.values(), noise_wavs[1]], folder)
+    assert done.returncode == 0, done.stderr
+    said = [line.split("\t")[1] for line in done.stdout.splitlines()]
+    assert said == [*CLASSES.values(), NOISE], done.stdout
     page.close()
+
+
+def play_and_delete(page: Page, card: int, name: str) -> None:
+    """Play the clip the card shows (its newest) until its clock reaches 1 s, then choose clip
+    ``name`` and delete it."""
+    player = page.locator(f"#snd-player-{card}")
+    expect(player.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    player.get_by_role("button", name="Play", exact=True).click()
+    expect(player.get_by_role("button", name="Pause", exact=True)).to_be_visible()  # playing
+    expect(player.locator(".timestamps time").first).to_have_text("0:01", timeout=10_000)  # and it plays on
+    page.locator(f"#snd-clips-{card} input").click()
+    page.locator("[data-testid='dropdown-option']").filter(has_text=name).first.click()
+    expect(player.locator("a[download]")).to_have_attribute("download", name)  # the chosen clip is loaded
+    page.click(f"#snd-delete-{card}")
