@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
+
+TEMP_PREFIX = ".tmp-"
+STALE_SECONDS = 600.0  # a write takes well under a second: a temporary file this old is a crash's leftover
 
 
 def write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -35,7 +40,7 @@ def write_new(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, refusing to replace an existing file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -44,3 +49,23 @@ def write_new(path: Path, data: bytes) -> None:
         os.link(tmp, path)  # fails with FileExistsError instead of overwriting
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def sweep(root: Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove the temporary files that a crash (a SIGKILL mid-write) left under ``root``: never a
+    finished file, never a symbolic link, and never one young enough to be a write in progress."""
+    cutoff = time.time() - older_than
+    removed = []
+    for folder, _dirs, names in os.walk(root):  # does not follow symbolic links
+        for name in names:
+            path = Path(folder) / name
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            try:
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:  # finished (renamed) or removed meanwhile
+                continue
+    return removed

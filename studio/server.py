@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import atomic
 from .errors import StudioError
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -50,6 +51,10 @@ def serve(args: argparse.Namespace) -> None:
     from .export import default_out
     exports = Path(args.exports).resolve() if args.exports else default_out().resolve()
     exports.mkdir(parents=True, exist_ok=True)
+    left = [*atomic.sweep(captures), *atomic.sweep(exports)]
+    if left:
+        print(f"studio: removed {len(left)} unfinished temporary file{'s' if len(left) != 1 else ''} "
+              "left by an earlier crash", file=sys.stderr)
     warning = exposure_warning(args.host, args.port, auth)
     if warning:
         print(warning, file=sys.stderr)

@@ -175,7 +175,21 @@ def test_sigkill_while_the_new_model_is_written(server, steady):
     server.kill()
     assert seen, "no model file was written"
     trainer.close()
+    # temporary files of writes cut short, as if the crash had been an hour ago, and one as young
+    # as a write in progress (another studio process's): the restart removes only the old ones
+    stale = server.captures / steady[0] / "Class_1" / ".tmp-cut-short"
+    stale.write_bytes(b"half a png")
+    hour_ago = time.time() - 3600
+    old = [*server.captures.rglob(".tmp-*")]
+    for path in old:
+        os.utime(path, (hour_ago, hour_ago))
+    young = server.captures / steady[0] / ".tmp-being-written"
+    young.write_bytes(b"{")
     server.start()
+    assert not any(path.exists() for path in old) and young.exists()
+    assert f"removed {len(old)} unfinished temporary file" in server.log()
+    young.unlink()
     figures = survived(server, steady, None, [])
     figures["killed_when"] = seen
+    figures["temporary_files_swept_at_restart"] = len(old)
     (ARTIFACTS / "reliability-crash-2.json").write_text(json.dumps(figures, indent=1))

@@ -1,7 +1,9 @@
 """The project store on disk: projects, classes, samples; safe names; atomic writes."""
 
 import json
+import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +223,22 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         atomic.write_new(tmp_path / "n.bin", b"2")
     assert (tmp_path / "n.bin").read_bytes() == b"1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json", "n.bin"]
+
+
+def test_sweep_removes_only_old_temporary_files(tmp_path):
+    (tmp_path / "p" / "cat").mkdir(parents=True)
+    old, young = tmp_path / "p" / "cat" / ".tmp-abc", tmp_path / "p" / ".tmp-def"
+    keep = [tmp_path / "p" / "cat" / "1.png", tmp_path / "p" / "cat" / "tmp-not-ours.png"]
+    for path in (old, young, *keep):
+        path.write_bytes(b"x")
+    link = tmp_path / "p" / ".tmp-link"
+    link.symlink_to(keep[0])
+    hour_ago = time.time() - 3600
+    for path in (old, *keep):
+        os.utime(path, (hour_ago, hour_ago))
+    os.utime(link, (hour_ago, hour_ago), follow_symlinks=False)
+    assert atomic.sweep(tmp_path) == [old]
+    assert not old.exists() and young.exists() and link.is_symlink() and all(p.exists() for p in keep)
 
 
 def test_project_json_survives_a_failed_edit(store):
