@@ -83,6 +83,7 @@ CSS = """
 .thumbs .gallery-item { height: auto !important; }
 .thumbs .thumbnail-item { min-width: 0 !important; height: auto !important; aspect-ratio: 1 / 1; }
 .class-count p { margin: 0; white-space: nowrap; }
+#capture:has(#mirror input:not(:checked)) #camera video.flip { transform: none !important; }
 .small p { font-size: 0.85em; opacity: 0.8; margin: 0; }
 table.cm { border-collapse: collapse; font-size: 0.9em; }
 table.cm th, table.cm td { padding: 2px 4px; text-align: center; border: none; }

@@ -4,7 +4,8 @@ exactly what is recognised.
 
 The camera is mirrored as in Teachable Machine. Gradio's ``mirror`` flips the canvas the
 frames are taken from, not only the preview, so the frames stored and predicted are the
-mirror image the user sees.
+mirror image the user sees. Unticking "Mirror" (per browser) un-flips both: the preview by CSS,
+the frames on arrival, so what is stored is still what the user sees.
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ def render_camera(st: Studio) -> None:
     with gr.Column(elem_id="capture") as capture:
         cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam", elem_id="camera",
                        webcam_options=gr.WebcamOptions(mirror=True, constraints=CONSTRAINTS), height=300)
+        mirror = gr.Checkbox(True, label="Mirror", elem_id="mirror",
+                             info="Show, record and predict the webcam as a mirror image (untick for a rear camera)")
         rec_status = gr.Markdown("Start the webcam, then press and hold a class's **Hold to record** button.",
                                  elem_id="rec-status")
         rec_target = gr.Textbox(elem_id="rec-target", elem_classes="offstage")  # set by HOLD_JS
     sketch_note = gr.Markdown(visible=False, elem_id="sketch-note")
-    st.c.update(capture=capture, camera=cam, rec_status=rec_status, rec_target=rec_target, sketch_note=sketch_note)
+    st.c.update(capture=capture, camera=cam, mirror=mirror, rec_status=rec_status, rec_target=rec_target,
+                sketch_note=sketch_note)
 
 
 def render_preview(st: Studio) -> None:
@@ -70,10 +74,12 @@ def listen(st: Studio) -> None:
     c = st.c
     project, version, state = c["project"], c["cards_version"], c["cam"]
 
-    def on_frame(frame: np.ndarray | None, folder: str, target: str, v: int, cam: dict):
+    def on_frame(frame: np.ndarray | None, folder: str, target: str, v: int, mirror: bool, cam: dict):
         """Record the frame if a hold button is down, predict it, report frames per second."""
         if frame is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        if not mirror:  # Gradio sends the mirror image; the preview shows the camera's own view
+            frame = np.ascontiguousarray(frame[:, ::-1])
         t0 = time.time()
         times = cam.setdefault("times", deque(maxlen=30))
         times.append(t0)
@@ -99,7 +105,7 @@ def listen(st: Studio) -> None:
         cam["cleared"] = label is None
         return shown, stats, rec, bump
 
-    c["camera"].stream(on_frame, [c["camera"], project, c["rec_target"], version, state],
+    c["camera"].stream(on_frame, [c["camera"], project, c["rec_target"], version, c["mirror"], state],
                        [c["live"], c["stats"], c["rec_status"], version], stream_every=STREAM_EVERY,
                        concurrency_limit=None, show_progress="hidden")
 

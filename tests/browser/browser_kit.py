@@ -230,14 +230,13 @@ def wait_for_changes(page, names: dict[str, str], n: int, timeout_ms: int = 30_0
 
 
 def wait_for_class(page, colour: str, settle_ms: int = 300, timeout_ms: int = 15_000) -> None:
-    """Wait until the video has just switched to ``colour``, plus ``settle_ms``, so that a
-    whole segment (3 s) lies ahead."""
+    """Wait until the video has switched to ``colour`` and shown it for ``settle_ms``, so that
+    most of a segment (3 s) lies ahead."""
     page.wait_for_function(
-        """([colour, started]) => {
-            const v = window.__probe.video.filter(([t]) => t >= started);
-            return v.length >= 2 && v[v.length - 1][1] === colour;
-        }""", arg=[colour, time.time() * 1000], timeout=timeout_ms)
-    page.wait_for_timeout(settle_ms)
+        """([colour, started, ms]) => {
+            const v = window.__probe.video.filter(([t]) => t >= started), last = v[v.length - 1];
+            return v.length >= 2 && last[1] === colour && Date.now() - last[0] >= ms;
+        }""", arg=[colour, time.time() * 1000, settle_ms], timeout=timeout_ms)
 
 
 def save_json(path: Path, data: dict) -> None:

@@ -169,6 +169,26 @@ def test_predict_an_image_file(page: Page):
     expect(page.locator("#test-label [data-testid='label-output-value']")).to_have_text("Rock")
 
 
+def test_mirror_can_be_turned_off(page: Page, server):
+    """Unticked, the preview shows the camera's own view and a snapshot stores that view (the
+    marker strip on the left, where the camera has it); ticked again, both are mirrored."""
+    video = page.locator("#camera video")
+    transform = "el => getComputedStyle(el).transform"
+    assert video.evaluate(transform) == "matrix(-1, 0, 0, 1, 0, 0)"  # mirrored by default
+    project = store(server).project(PROJECT)
+    page.locator("#mirror input").uncheck()
+    expect(video).to_have_css("transform", "none")
+    before = count(page, 0)
+    wait_for_class(page, "red")
+    page.click("#snap-0")
+    expect(page.locator("#count-0")).to_contain_text(f"{before + 1} images")
+    newest = np.asarray(Image.open(project.samples("Rock")[0].path).convert("RGB")).astype(int)
+    left, right = newest[:, :STRIP // 2].mean((0, 1)), newest[:, -STRIP // 2:].mean((0, 1))
+    assert left[0] > 180 and left[2] < 90 and abs(right - 128).max() < 30, (left, right)
+    page.locator("#mirror input").check()
+    expect(video).to_have_css("transform", "matrix(-1, 0, 0, 1, 0, 0)")
+
+
 def choose_option(page: Page, elem_id: str, text: str) -> None:
     """Pick ``text`` in a Gradio dropdown."""
     page.locator(f"#{elem_id} input").click()
