@@ -57,6 +57,18 @@ def test_every_model_kind_trains_and_its_top_class_is_its_prediction(projects, m
     assert np.array_equal(record.estimator.classes_[raw.argmax(axis=1)], estimator_says)
 
 
+def test_training_accuracy_of_a_large_project_is_measured_on_a_sample(projects, monkeypatch):
+    import studio.training
+
+    p = projects["photo"]
+    whole = train(p, TrainSettings(model="knn", **QUICK)).metrics
+    assert whole["train"]["n"] == whole["n_train"]
+    monkeypatch.setattr(studio.training, "TRAIN_SCORED", 5)
+    sampled = train(p, TrainSettings(model="knn", **QUICK)).metrics
+    assert sampled["train"]["n"] == 5 and sampled["n_train"] == whole["n_train"] > 5
+    assert sampled["test"] == whole["test"]  # the held-back images are all scored, as before
+
+
 def test_mlp_records_accuracy_and_loss_per_epoch(projects):
     steps = []
     record = train(projects["photo"], TrainSettings(model="mlp", epochs=7), lambda i, n, msg: steps.append((i, n)))

@@ -122,7 +122,10 @@ def listen(st: Studio) -> None:
         acc = test.get("accuracy")
         text = (f"**Test accuracy {acc:.0%}** on {test.get('n', 0)} held-back images"
                 if acc is not None else "**No images were held back** (too few per class)")
-        text += (f" · training accuracy {train.get('accuracy', 0):.0%} on {m.get('n_train', 0)} images · "
+        n_train, n_scored = m.get("n_train", 0), train.get("n", m.get("n_train", 0))
+        sample = f"a sample of {n_scored} of the {n_train} training images" if n_scored < n_train else \
+            f"{n_train} images"
+        text += (f" · training accuracy {train.get('accuracy', 0):.0%} on {sample} · "
                  f"model `{s.get('model')}` on `{info['spec'].get('kind')}` features, {info['spec'].get('size')} px"
                  f" · trained {info.get('created', '')[:19].replace('T', ' ')}\n\n{per_class_table(test)}")
         frames = history_frames(m.get("history", {}))
