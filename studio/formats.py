@@ -30,7 +30,8 @@ SKOPS_TRUSTED = [
 ]
 ONNX_OPSETS = {"": 17, "ai.onnx.ml": 3}
 ONNX_INPUT = "features"
-# predict.mjs's packages, pinned; both ship their native binaries inside npm packages
+# predict.mjs's packages for image models, pinned; both ship their native binaries inside npm
+# packages. Sound models need onnxruntime-node only: predict.mjs reads WAV files itself.
 NODE_PACKAGES = {"onnxruntime-node": "1.30.0", "sharp": "0.35.5"}
 NODE_ENGINES = ">=20.9.0"  # sharp's minimum
 
@@ -83,9 +84,14 @@ def standalone_script(record: modelfile.ModelRecord, runtime: str, needs: list[s
     return header + "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
 
 
+def _inputs(record: modelfile.ModelRecord) -> tuple[str, str]:
+    """What the scripts of ``record`` read, as usage lines name it, and an example file name."""
+    return ("SOUND.wav", "my_sound.wav") if is_sound(record.spec) else ("IMAGE", "my_image.jpg")
+
+
 def _example(record: modelfile.ModelRecord, needs: list[str], script: str, imports: str, body: str) -> str:
     """A snippet: how to use this format from your own Python code, run from the export folder."""
-    what, default = ("SOUND.wav", "my_sound.wav") if is_sound(record.spec) else ("IMAGE", "my_image.jpg")
+    what, default = _inputs(record)
     return (
         f"# pip install {' '.join(pinned(needs))}\n"
         f"# Run from the export folder: python example.py {what}\n"
@@ -235,27 +241,23 @@ class OnnxFormat(ExportFormat):
         self.convert(record)
 
     def write(self, record, folder):
-        files: dict[str, str | bytes] = {
+        return _write_all(folder, {
             "model.onnx": self.convert(record),
             "predict_onnx.py": standalone_script(record, "onnx", self.needs(record), "predict_onnx.py"),
-        }
-        if not is_sound(record.spec):
-            files.update({
-                "predict.mjs": (TEMPLATES / "predict.mjs").read_text(encoding="utf-8"),
-                "package.json": json.dumps(package_json(record), indent=2) + "\n",
-                # onnxruntime-node's install script would fetch CUDA libraries from outside npm;
-                # its CPU build and sharp need no install script
-                ".npmrc": "ignore-scripts=true\n",
-            })
-        return _write_all(folder, files)
+            "predict.mjs": (TEMPLATES / "predict.mjs").read_text(encoding="utf-8"),
+            "package.json": json.dumps(package_json(record), indent=2) + "\n",
+            # onnxruntime-node's install script would fetch CUDA libraries from outside npm;
+            # its CPU build and sharp need no install script
+            ".npmrc": "ignore-scripts=true\n",
+        })
 
     def needs(self, record):
         return [*feature_needs(record.spec), "onnxruntime"]
 
     def extra_metadata(self, record):
-        node = None if is_sound(record.spec) else {
-            "script": "predict.mjs", "packages": NODE_PACKAGES, "node": NODE_ENGINES,
-            "run": "npm install && node predict.mjs IMAGE [IMAGE ...]", "snippet": node_snippet()}
+        what, _ = _inputs(record)
+        node = {"script": "predict.mjs", "packages": node_packages(record), "node": NODE_ENGINES,
+                "run": f"npm install && node predict.mjs {what} [{what} ...]", "snippet": node_snippet(record)}
         return {"onnx": {"file": "model.onnx", "input": ONNX_INPUT,
                          "input_shape": ["N", int(record.estimator.n_features_in_)], "input_type": "float32",
                          "outputs": {"label": "the top class, [N]", "probabilities": "float64 [N, classes]"},
@@ -271,19 +273,26 @@ class OnnxFormat(ExportFormat):
         ))
 
 
+def node_packages(record: modelfile.ModelRecord) -> dict[str, str]:
+    """predict.mjs's npm packages for ``record``: sound models read WAV files without sharp."""
+    return {k: v for k, v in NODE_PACKAGES.items() if k != "sharp"} if is_sound(record.spec) else NODE_PACKAGES
+
+
 def package_json(record: modelfile.ModelRecord) -> dict:
+    what, _ = _inputs(record)
     return {"name": "studio-export", "private": True, "type": "module",
-            "description": f"Predict with the studio model {record.project_name!r} in Node.js: node predict.mjs IMAGE",
-            "engines": {"node": NODE_ENGINES}, "dependencies": NODE_PACKAGES}
+            "description": f"Predict with the studio model {record.project_name!r} in Node.js: node predict.mjs {what}",
+            "engines": {"node": NODE_ENGINES}, "dependencies": node_packages(record)}
 
 
-def node_snippet() -> str:
+def node_snippet(record: modelfile.ModelRecord) -> str:
     """JavaScript that uses predict.mjs's functions from the export folder."""
+    what, default = _inputs(record)
     return (
-        "// npm install, then: node example.mjs IMAGE\n"
+        f"// npm install, then: node example.mjs {what}\n"
         "import { loadModel, predict } from './predict.mjs';\n\n"
         "const model = await loadModel();\n"
-        "const { label, confidence, confidences } = await predict(model, process.argv[2] ?? 'my_image.jpg');\n"
+        f"const {{ label, confidence, confidences }} = await predict(model, process.argv[2] ?? '{default}');\n"
         "for (const [cls, p] of Object.entries(confidences)) console.log(`${cls}\\t${p.toFixed(4)}`);\n"
     )
 

@@ -4,7 +4,10 @@ for everything else."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,23 @@ def pw():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         yield p
+
+
+@pytest.fixture(scope="session")
+def node_modules(tmp_path_factory):
+    """predict.mjs's packages (those of image models, a superset of sound models'), installed once
+    from an export's package.json and .npmrc; link it into an export folder as node_modules."""
+    from studio import formats
+
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("node and npm are not installed")
+    folder = tmp_path_factory.mktemp("npm")
+    (folder / "package.json").write_text(json.dumps({"name": "t", "private": True,
+                                                     "dependencies": formats.NODE_PACKAGES}))
+    (folder / ".npmrc").write_text("ignore-scripts=true\n")
+    out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        pytest.skip(f"npm install {' '.join(formats.NODE_PACKAGES)} failed: {out.stderr[-400:]}")
+    yield folder / "node_modules"
+    shutil.rmtree(folder, ignore_errors=True)

@@ -312,9 +312,14 @@ def test_a_sound_model_exports_scripts_that_read_wav_files(tmp_path):
     record = train(project, TrainSettings.from_dict(project.settings()).updated(model="logistic"))
     imgs = [(c.label, c.folder, [s.path for s in project.samples(c.label)]) for c in project.classes()]
     result = export(record, tmp_path / "out", images=imgs)
-    assert not (result.folder / "predict.mjs").exists()  # Node.js reimplements image features only
     meta = json.loads((result.folder / "metadata.json").read_text(encoding="utf-8"))
-    assert meta["node"] is None and "sketch_framing" not in meta
+    assert "sketch_framing" not in meta
+    # predict.mjs reads WAV files itself: no sharp (it runs in tests/test_sound_cli.py)
+    node_only = {"onnxruntime-node": formats.NODE_PACKAGES["onnxruntime-node"]}
+    assert meta["node"]["packages"] == node_only and "SOUND.wav" in meta["node"]["run"]
+    assert "'my_sound.wav'" in meta["node"]["snippet"]
+    assert json.loads((result.folder / "package.json").read_text())["dependencies"] == node_only
+    assert (result.folder / "predict.mjs").read_text() == (formats.TEMPLATES / "predict.mjs").read_text()
     clips = [str(tone(tmp_path / f"test {f}.wav", f, 99)) for f in (320, 2400)]
     predictor = Predictor.from_record(record)
     want = [format_line(c, *predictor.top(c)) for c in clips]

@@ -250,23 +250,6 @@ def test_python_snippet_runs_in_its_own_venv(exports, venvs, fmt):
 
 
 # ---- Node.js -----------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def node_modules(tmp_path_factory):
-    """predict.mjs's packages, installed once from an export's package.json and .npmrc."""
-    if not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("node and npm are not installed")
-    folder = tmp_path_factory.mktemp("npm")
-    (folder / "package.json").write_text(json.dumps({"name": "t", "private": True,
-                                                     "dependencies": formats.NODE_PACKAGES}))
-    (folder / ".npmrc").write_text("ignore-scripts=true\n")
-    out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
-                         capture_output=True, text=True, timeout=600)
-    if out.returncode != 0:
-        pytest.skip(f"npm install {' '.join(formats.NODE_PACKAGES)} failed: {out.stderr[-400:]}")
-    yield folder / "node_modules"
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def node_ready(entry: dict, modules: Path) -> Path:
     folder = entry["folder"]
     assert json.loads((folder / "package.json").read_text())["dependencies"] == formats.NODE_PACKAGES

@@ -1,5 +1,5 @@
 """Sound projects through the command line, in subprocesses as a user runs them, and the
-exported scripts run by a Python process in which studio cannot be imported."""
+exported scripts run by a Python process in which studio cannot be imported, and by Node.js."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import FIXTURES
-from helpers import run_cli, run_without_studio
+from helpers import clean_env, run_cli, run_without_studio
 
 from studio import sounds
 
@@ -138,3 +138,72 @@ def test_exported_scripts_predict_wav_files_without_studio(trained, tmp_path):
     broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     bad = run_without_studio(folder / "predict.py", [broken], folder)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
+
+
+def test_node_predict_mjs_prints_what_predict_py_prints(trained, node_modules, tmp_path):
+    """The ONNX export's predict.mjs on real held-back clips, a stereo 44.1 kHz 16-bit WAV, a mono
+    48 kHz float WAV and a broken one, run by Node.js as a user runs it: the lines predict.py prints."""
+    from scipy.io import wavfile
+    from scipy.signal import resample_poly
+    from test_export_formats import AGREEMENT, write_agreement
+    from test_export_runtimes import ROUNDING, TOLERANCE
+
+    from studio import formats
+
+    caps = trained["captures"]
+    run_cli("export", "digits", "--out", tmp_path / "out", "--format", "joblib,onnx", captures=caps)
+    folder = next(p for p in (tmp_path / "out").iterdir() if p.is_dir())
+    node_only = {"onnxruntime-node": formats.NODE_PACKAGES["onnxruntime-node"]}
+    assert json.loads((folder / "package.json").read_text())["dependencies"] == node_only  # no sharp
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["node"]["run"] == "npm install && node predict.mjs SOUND.wav [SOUND.wav ...]"
+    (folder / "node_modules").symlink_to(node_modules, target_is_directory=True)
+
+    _, pcm = wavfile.read(held_back("2")[1])  # 8 kHz
+    x = pcm / 32768.0
+    up = resample_poly(x, 441, 80)  # 8 kHz to 44.1 kHz
+    wavfile.write(tmp_path / "stereo 44k.wav", 44100, np.round(np.stack([up, 0.6 * up], 1) * 32767).astype(np.int16))
+    wavfile.write(tmp_path / "float 48k.wav", 48000, resample_poly(x, 6, 1).astype(np.float32))
+    (tmp_path / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    good = [str(p) for lb in LABELS for p in held_back(lb)] + [str(tmp_path / "stereo 44k.wav"),
+                                                               str(tmp_path / "float 48k.wav")]
+    files = [*good[:-1], str(tmp_path / "broken.wav"), good[-1]]
+
+    def node(*args):
+        return subprocess.run(["node", "predict.mjs", *args], capture_output=True, text=True, encoding="utf-8",
+                              cwd=folder, env=clean_env(), timeout=120)
+
+    got = node(*files)
+    assert got.returncode == 1 and got.stderr.splitlines() == [
+        f"{tmp_path / 'broken.wav'}: cannot predict: not a readable WAV file (no data chunk)"]
+    # the same features to the last bit, so the same numbers as predict_onnx.py, which runs the same model.onnx
+    same_model = run_without_studio(folder / "predict_onnx.py", files, folder)
+    assert same_model.returncode == 1 and got.stdout == same_model.stdout
+    # scikit-learn's predict_proba in predict.py: the same labels, probabilities within the node tolerance
+    want = run_without_studio(folder / "predict.py", files, folder)
+    assert want.returncode == 1 and len(want.stderr.splitlines()) == 1
+    lines = [ln.split("\t") for ln in got.stdout.splitlines()]
+    expected = [ln.split("\t") for ln in want.stdout.splitlines()]
+    assert [ln[0] for ln in lines] == good and [ln[:2] for ln in lines] == [ln[:2] for ln in expected]
+    assert all(abs(float(a[2]) - float(b[2])) <= TOLERANCE["node"] + ROUNDING for a, b in zip(lines, expected))
+
+    studio = json.loads(run_cli("predict", "digits", *good, "--json", captures=caps).stdout)
+    rows = [json.loads(line) for line in node("--json", *good).stdout.splitlines()]
+    top_same = [r["label"] for r in rows] == [s["label"] for s in studio]
+    diff = max(abs(r["confidences"][lb] - p) for r, s in zip(rows, studio) for lb, p in s["confidences"].items())
+    AGREEMENT["node-predict.mjs/sound/svc/logmel"] = {"clips": len(rows), "max_prob_diff": diff,
+                                                      "top_class_agreement": float(top_same),
+                                                      "lines_identical_to_predict.py": got.stdout == want.stdout}
+    write_agreement()
+    assert top_same and diff <= TOLERANCE["node"], diff
+
+    (folder / "example.mjs").write_text(meta["node"]["snippet"], encoding="utf-8")
+    example = subprocess.run(["node", "example.mjs", good[-2]], capture_output=True, text=True, encoding="utf-8",
+                             cwd=folder, env=clean_env(), timeout=120)
+    assert example.returncode == 0, example.stderr
+    printed = dict(line.split("\t") for line in example.stdout.splitlines())
+    want_conf = studio[-2]["confidences"]
+    assert set(printed) == set(want_conf)
+    assert all(abs(float(printed[lb]) - p) <= TOLERANCE["node"] + ROUNDING for lb, p in want_conf.items())
+    usage = node()
+    assert usage.returncode == 2 and "usage: node predict.mjs [--json] SOUND.wav" in usage.stdout

@@ -1,15 +1,18 @@
 // Predict with a model exported by studio, in Node.js (20.9 or later).
 //
-//     npm install            # onnxruntime-node and sharp, pinned in package.json
-//     node predict.mjs IMAGE [IMAGE ...]
+//     npm install            # the packages pinned in package.json
+//     node predict.mjs IMAGE [IMAGE ...]          (image models: onnxruntime-node and sharp)
+//     node predict.mjs SOUND.wav [SOUND.wav ...]  (sound models: onnxruntime-node only)
 //
-// prints one line per image: <path><TAB><label><TAB><confidence>, like predict.py
+// prints one line per file: <path><TAB><label><TAB><confidence>, like predict.py
 // (--json prints one JSON object per line with every class's confidence).
 //
-// The image-to-features step is metadata.json's "feature_spec", reimplemented here to give
+// The input-to-features step is metadata.json's "feature_spec", reimplemented here to give
 // the numbers studio's Python code gives: images are decoded by sharp (libjpeg-turbo, as
 // Pillow), resized as Pillow's BILINEAR filter does, HOG is computed as OpenCV's
 // HOGDescriptor does, in 32-bit floats, and GIST and LBP as studio's features.py does.
+// WAV files are read as scipy.io.wavfile reads them, resampled as scipy.signal.resample_poly
+// does, and turned into log-mel, MFCC and HOG features as studio's audio.py does (in float64).
 
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -17,7 +20,6 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import ort from 'onnxruntime-node';
-import sharp from 'sharp';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const f32 = Math.fround;
@@ -25,6 +27,7 @@ const f32 = Math.fround;
 /** Decode an image file to 8-bit RGB as studio does (with Pillow): EXIF rotation applied, no colour
  * management, transparency composited on white, CMYK and 16-bit grey converted as Pillow converts them. */
 export async function loadRgb(file) {
+  const { default: sharp } = await import('sharp'); // only image models need it (and list it in package.json)
   const options = { autoOrient: true, ignoreIcc: true, limitInputPixels: 40_000_000 };
   const meta = await sharp(file, options).metadata();
   let image = sharp(file, options);
@@ -522,16 +525,288 @@ function lbp(grey, spec) {
   return out;
 }
 
+// ---- sounds: scipy's WAV reader and resample_poly, then studio's audio.extract_sound ----------------
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+const GUID_TAIL = { true: [0, 0, 0x10, 0, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71],
+  false: [0, 0, 0, 0x10, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71] };
+
+/** A WAV file as studio's audio.load_wav reads it (with scipy.io.wavfile): {samples, sr}, the samples
+ * mono float32 in [-1, 1]: integers divided by 2^(bits-1) (8-bit: (x-128)/128), channels averaged. */
+export function loadWav(file) {
+  const buf = readFileSync(file);
+  try {
+    return decodeWav(buf);
+  } catch (e) {
+    throw new Error(`not a readable WAV file (${e.message})`);
+  }
+}
+
+function decodeWav(buf) {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  const id = (at) => buf.toString('latin1', at, Math.min(at + 4, buf.length));
+  const riff = id(0), le = riff === 'RIFF';
+  if (!le && riff !== 'RIFX') throw new Error(`file format ${JSON.stringify(riff)} not understood; RIFF and RIFX are`);
+  const need = (at, n) => { if (at + n > buf.length) throw new Error('unexpected end of file'); };
+  const u16 = (at) => (need(at, 2), view.getUint16(at, le));
+  const u32 = (at) => (need(at, 4), view.getUint32(at, le));
+  const end = u32(4) + 8; // scipy reads chunks up to the size the header gives
+  if (id(8) !== 'WAVE') throw new Error(`not a WAV file; the RIFF form type is ${JSON.stringify(id(8))}`);
+  let pos = 12, fmt = null, data = null;
+  while (pos < end) {
+    const chunk = id(pos);
+    if (data && pos + 4 >= buf.length && chunk !== 'fmt ' && chunk !== 'data') break; // scipy stops there too
+    const size = u32(pos + 4);
+    if (chunk === 'fmt ') {
+      if (size < 16) throw new Error('binary structure of wave file is not compliant');
+      let tag = u16(pos + 8);
+      if (tag === 0xfffe && size >= 18) { // WAVE_FORMAT_EXTENSIBLE: the format is in its sub-format GUID
+        if (u16(pos + 24) < 22) throw new Error('binary structure of wave file is not compliant');
+        need(pos + 26, 22);
+        if (buf.subarray(pos + 36, pos + 48).equals(Buffer.from(GUID_TAIL[le]))) tag = u32(pos + 32);
+      }
+      if (tag !== 1 && tag !== 3) throw new Error(`unknown wave file format ${tag}; PCM and IEEE_FLOAT are supported`);
+      fmt = { tag, channels: u16(pos + 10), sr: u32(pos + 12), align: u16(pos + 20), bits: u16(pos + 22) };
+      if (tag === 1 && u32(pos + 16) !== fmt.sr * fmt.align) throw new Error('WAV header is invalid: nAvgBytesPerSec');
+    } else if (chunk === 'data') {
+      if (!fmt) throw new Error('no fmt chunk before data');
+      data = wavSamples(buf.subarray(pos + 8, pos + 8 + size), view, pos + 8, size, fmt, le);
+    }
+    pos += 8 + size + (size % 2);
+  }
+  if (!data) throw new Error('no data chunk');
+  return { samples: data, sr: fmt.sr };
+}
+
+/** The data chunk's samples as float32 mono in [-1, 1], as audio.as_mono_float makes them. */
+function wavSamples(bytes, view, at, size, { tag, channels, align, bits }, le) {
+  const width = Math.floor(align / channels);
+  if (!(width >= 1)) throw new Error('the fmt chunk gives no bytes per sample');
+  let values;
+  if (tag === 1 && bits <= 8) { // unsigned; scipy reads one byte per sample
+    values = Float32Array.from(bytes.subarray(0, Math.floor(size / width)), (b) => (b - 128) / 128);
+  } else if (tag === 1 && bits <= 64 && width <= 8) { // signed; scipy left-justifies 3 bytes in 4, 5 to 7 in 8
+    const container = width === 3 ? 4 : width > 4 ? 8 : width, shift = 2 ** (8 * (container - width));
+    const scale = 2 ** (8 * container - 1);
+    values = new Float32Array(Math.floor(bytes.length / width));
+    for (let i = 0; i < values.length; i++) {
+      let v = 0;
+      for (let b = 0; b < width; b++) v = v * 256 + bytes[le ? i * width + width - 1 - b : i * width + b];
+      if (v >= 2 ** (8 * width - 1)) v -= 2 ** (8 * width);
+      values[i] = Math.fround(v * shift) / scale;
+    }
+  } else if (tag === 3 && (bits === 32 || bits === 64) && (width === 4 || width === 8)) {
+    values = new Float32Array(Math.floor(bytes.length / width));
+    for (let i = 0; i < values.length; i++) { // numpy.nan_to_num: NaN to 0, infinities to the largest float32
+      const v = width === 4 ? view.getFloat32(at + 4 * i, le) : view.getFloat64(at + 8 * i, le);
+      values[i] = Number.isNaN(v) ? 0 : Math.max(-FLOAT32_MAX, Math.min(FLOAT32_MAX, v));
+    }
+  } else {
+    throw new Error(`unsupported sample format: ${bits}-bit ${tag === 3 ? 'float' : 'integer'} in ${width} bytes`);
+  }
+  if (values.length % channels) throw new Error(`${values.length} samples do not split into ${channels} channels`);
+  const out = new Float32Array(values.length / channels);
+  for (let i = 0; i < out.length; i++) { // numpy's float32 mean over the channels, then clipped
+    let s = values[i * channels];
+    for (let c = 1; c < channels; c++) s = Math.fround(s + values[i * channels + c]);
+    out[i] = Math.min(1, Math.max(-1, Math.fround(s / channels)));
+  }
+  return out;
+}
+
+function gcd(a, b) {
+  return b ? gcd(b, a % b) : a;
+}
+
+/** The modified Bessel function of the first kind of order 0 (its power series). */
+function besselI0(x) {
+  let term = 1, total = 1;
+  for (let k = 1; term > total * 1e-18; k++) {
+    term *= (x / (2 * k)) ** 2;
+    total += term;
+  }
+  return total;
+}
+
+/** scipy.signal.resample_poly(x, up, down) with its defaults: a sinc low-pass filter of 20 * max(up, down) + 1
+ * taps (scipy's firwin with a Kaiser window, beta 5) applied to x with up - 1 zeros after each sample, every
+ * down-th output kept, aligned as scipy aligns it. */
+function resamplePoly(x, up, down) {
+  const rate = Math.max(up, down), half = 10 * rate, taps = 2 * half + 1, cutoff = 1 / rate;
+  const h = new Float64Array(taps), i0Beta = besselI0(5);
+  let total = 0;
+  for (let i = 0; i < taps; i++) {
+    const m = i - half, y = Math.PI * (cutoff * m);
+    h[i] = cutoff * (m === 0 ? 1 : Math.sin(y) / y) * (besselI0(5 * Math.sqrt(1 - (m / half) ** 2)) / i0Beta);
+    total += h[i];
+  }
+  for (let i = 0; i < taps; i++) h[i] = (h[i] / total) * up;
+  const pre = down - (half % down), skip = Math.floor((half + pre) / down);
+  const out = new Float64Array(Math.ceil((x.length * up) / down));
+  for (let k = 0; k < out.length; k++) {
+    const t = (k + skip) * down - pre; // where filter tap 0 sits in the zero-stuffed input
+    let acc = 0;
+    for (let i = Math.max(0, Math.ceil((t - taps + 1) / up)); i <= Math.min(x.length - 1, Math.floor(t / up)); i++) {
+      acc += h[t - i * up] * x[i];
+    }
+    out[k] = acc;
+  }
+  return out;
+}
+
+/** audio.resample: polyphase resampling from sr to target Hz, in float64. */
+function resample(x, sr, target) {
+  if (sr === target || !x.length) return Float64Array.from(x);
+  if (!(sr >= 1)) throw new Error(`a sample rate of ${sr} Hz`);
+  const g = gcd(sr, target);
+  return resamplePoly(Float64Array.from(x), target / g, sr / g);
+}
+
+const sumOf = (a) => a.reduce((s, v) => s + v, 0);
+const maxOf = (a) => a.reduce((m, v) => Math.max(m, v), -Infinity);
+
+/** audio.loudest: the n consecutive samples with the most energy (all of x if it is shorter). */
+function loudest(x, n) {
+  if (x.length <= n) return x;
+  const energy = new Float64Array(x.length + 1);
+  for (let i = 0; i < x.length; i++) energy[i + 1] = energy[i] + x[i] * x[i];
+  let start = 0;
+  for (let i = 1; i + n < energy.length; i++) if (energy[i + n] - energy[i] > energy[start + n] - energy[start]) start = i;
+  return x.subarray(start, start + n);
+}
+
+/** audio.level_db: [RMS, peak] in dBFS, -100 for silence. */
+function levelDb(x) {
+  if (!x.some((v) => v !== 0)) return [-100, -100];
+  const db = (v) => Math.max(-100, 20 * Math.log10(v));
+  return [db(Math.sqrt(sumOf(x.map((v) => v * v)) / x.length)), db(maxOf(x.map(Math.abs)))];
+}
+
+/** audio.mel_filters: n_mels rows of n_fft / 2 + 1 triangular weights on the HTK mel scale. */
+function melFilters(sr, nfft, nMels, fmin, fmax) {
+  const mel = (f) => 2595 * Math.log10(1 + f / 700);
+  const lo = mel(fmin), hi = mel(fmax), step = (hi - lo) / (nMels + 1); // numpy.linspace
+  const edges = Array.from({ length: nMels + 2 }, (_, i) => 700 * (10 ** ((i === nMels + 1 ? hi : i * step + lo) / 2595) - 1));
+  const unit = 1 / (nfft * (1 / sr)); // numpy.fft.rfftfreq
+  return Array.from({ length: nMels }, (_, m) => Float64Array.from({ length: Math.floor(nfft / 2) + 1 }, (_, k) => {
+    const f = k * unit;
+    return Math.max(0, Math.min((f - edges[m]) / (edges[m + 1] - edges[m]), (edges[m + 2] - f) / (edges[m + 2] - edges[m + 1])));
+  }));
+}
+
+/** audio.logmel: n_mels rows (bands) of log-mel power in dB, one value per frame. */
+function logmel(x, spec) {
+  const { win, hop, n_fft: nfft, n_mels: nMels } = spec;
+  if (x.length < win) x = Float64Array.from({ length: win }, (_, i) => x[i] ?? 0);
+  const n = 1 + Math.floor((x.length - win) / hop), bins = Math.floor(nfft / 2) + 1;
+  const hann = Float64Array.from({ length: win }, (_, j) => (win === 1 ? 1 : 0.5 + 0.5 * Math.cos((Math.PI * (1 - win + 2 * j)) / (win - 1))));
+  const filters = melFilters(spec.sr, nfft, nMels, spec.fmin, spec.fmax);
+  const S = Array.from({ length: nMels }, () => new Float64Array(n)), power = new Float64Array(bins);
+  for (let t = 0; t < n; t++) {
+    const re = new Float64Array(nfft), im = new Float64Array(nfft);
+    for (let j = 0; j < win; j++) re[j] = x[t * hop + j] * hann[j];
+    dft(re, im, -1);
+    for (let k = 0; k < bins; k++) power[k] = Math.hypot(re[k], im[k]) ** 2;
+    for (let m = 0; m < nMels; m++) {
+      let acc = 0;
+      for (let k = 0; k < bins; k++) acc += power[k] * filters[m][k];
+      S[m][t] = 10 * Math.log10(Math.max(acc, 1e-10));
+    }
+  }
+  return S;
+}
+
+/** audio.stretch: each row linearly interpolated to `frames` values. */
+function stretch(rows, frames) {
+  const n = rows[0].length, step = (n - 1) / (frames - 1);
+  return rows.map((row) => Float64Array.from({ length: frames }, (_, i) => {
+    const pos = i === frames - 1 ? n - 1 : i * step, i0 = Math.floor(pos), f = pos - i0;
+    return row[i0] * (1 - f) + row[Math.min(i0 + 1, n - 1)] * f;
+  }));
+}
+
+/** audio.hog2d: unsigned gradient orientation histograms per cell, 2x2-cell blocks L2-Hys normalised. */
+function hog2d(img, cell, bins) {
+  const R = img.length, C = img[0].length, rows = Math.floor(R / cell), cols = Math.floor(C / cell);
+  const hist = new Float64Array(rows * cols * bins), votes = [];
+  for (let r = 0; r < rows * cell; r++) {
+    for (let c = 0; c < cols * cell; c++) {
+      const gy = r > 0 && r < R - 1 ? img[r + 1][c] - img[r - 1][c] : 0;
+      const gx = c > 0 && c < C - 1 ? img[r][c + 1] - img[r][c - 1] : 0;
+      let angle = (Math.atan2(gy, gx) * (180 / Math.PI)) % 180; // numpy.remainder: the sign of the divisor
+      if (angle < 0) angle += 180;
+      const pos = angle / (180 / bins) - 0.5, lo = Math.floor(pos);
+      votes.push([(Math.floor(r / cell) * cols + Math.floor(c / cell)) * bins, lo, pos - lo, Math.hypot(gx, gy)]);
+    }
+  }
+  const mod = (b) => ((b % bins) + bins) % bins;
+  for (const [at, lo, w, mag] of votes) hist[at + mod(lo)] += mag * (1 - w); // numpy.add.at's order: low bins first
+  for (const [at, lo, w, mag] of votes) hist[at + mod(lo + 1)] += mag * w;
+  const out = [];
+  const norm = (v) => Math.sqrt(sumOf(v.map((a) => a * a)) + 1e-6);
+  for (let i = 0; i < rows - 1; i++) {
+    for (let j = 0; j < cols - 1; j++) {
+      let v = Float64Array.from([[i, j], [i, j + 1], [i + 1, j], [i + 1, j + 1]].flatMap(([a, b]) => [...hist.subarray((a * cols + b) * bins, (a * cols + b + 1) * bins)]));
+      const n1 = norm(v);
+      v = v.map((a) => Math.min(a / n1, 0.2));
+      const n2 = norm(v);
+      out.push(...v.map((a) => a / n2));
+    }
+  }
+  return out;
+}
+
+/** The float32 feature vector of one clip (mono samples in [-1, 1] at sr Hz), as audio.extract_sound computes it. */
+export function extractSound(samples, sr, spec) {
+  let x = resample(samples, sr, spec.sr);
+  if (!x.length) throw new Error('The sound clip is empty.');
+  const mean = sumOf(x) / x.length;
+  x = loudest(x.map((v) => v - mean), roundHalfEven(spec.seconds * spec.sr));
+  const levels = levelDb(x), peak = maxOf(x.map(Math.abs));
+  let S = logmel(peak > 0 ? x.map((v) => v / peak) : x, spec);
+  const top = maxOf(S.map(maxOf));
+  S = S.map((band) => band.map((v) => Math.max(v, top - spec.floor_db)));
+  const loud = [];
+  for (let t = 0; t < S[0].length; t++) if (maxOf(S.map((band) => band[t])) >= top - spec.trim_db) loud.push(t);
+  S = S.map((band) => band.slice(loud[0], loud[loud.length - 1] + 1));
+  const nMels = spec.n_mels;
+  const cep = Array.from({ length: spec.mfcc }, (_, k) => { // orthonormal DCT-II over the bands, mean removed
+    const basis = Array.from({ length: nMels }, (_, i) => Math.sqrt(2 / nMels) * Math.cos((Math.PI * k * (2 * i + 1)) / (2 * nMels)) / (k === 0 ? Math.SQRT2 : 1));
+    const row = Float64Array.from(S[0], (_, t) => sumOf(basis.map((b, i) => b * S[i][t])));
+    const m = sumOf(row) / row.length;
+    return row.map((v) => v - m);
+  });
+  const spread = cep.map((row) => {
+    const m = sumOf(row) / row.length;
+    return Math.sqrt(sumOf(row.map((v) => (v - m) ** 2)) / row.length);
+  });
+  return Float32Array.from([...stretch(cep, spec.frames).flatMap((row) => [...row]), ...spread,
+    ...hog2d(stretch(S, spec.frames), spec.hog_cell, spec.hog_bins), ...levels]);
+}
+
+const isSound = (spec) => spec.kind === 'logmel';
+
+function readMeta(folder = HERE) {
+  return JSON.parse(readFileSync(path.join(folder, 'metadata.json'), 'utf8'));
+}
+
 /** The model, its labels in order, and its feature spec, from this folder. */
 export async function loadModel(folder = HERE) {
-  const meta = JSON.parse(readFileSync(path.join(folder, 'metadata.json'), 'utf8'));
+  const meta = readMeta(folder);
   const session = await ort.InferenceSession.create(path.join(folder, meta.onnx.file));
   return { session, meta };
 }
 
-/** {label, confidence, confidences} for one image file. */
+/** {label, confidence, confidences} for one image file, or one WAV file for a sound model. */
 export async function predict({ session, meta }, file) {
-  const x = extract(await loadRgb(file), meta.feature_spec, meta.sketch_framing);
+  const spec = meta.feature_spec;
+  let x;
+  if (isSound(spec)) {
+    const { samples, sr } = loadWav(file);
+    x = extractSound(samples, sr, spec);
+  } else {
+    x = extract(await loadRgb(file), spec, meta.sketch_framing);
+  }
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, [1, x.length]) };
   const result = await session.run(feeds);
   const proba = Array.from(result.probabilities.data, Number);
@@ -556,8 +831,9 @@ async function main(argv) {
   const json = argv.includes('--json');
   const files = argv.filter((a) => a !== '--json');
   if (!files.length || files[0] === '-h' || files[0] === '--help') {
-    console.log('usage: node predict.mjs [--json] IMAGE [IMAGE ...]\n' +
-      'prints one line per image: <path><TAB><label><TAB><confidence>');
+    const input = isSound(readMeta().feature_spec) ? 'SOUND.wav' : 'IMAGE';
+    console.log(`usage: node predict.mjs [--json] ${input} [${input} ...]\n` +
+      'prints one line per file: <path><TAB><label><TAB><confidence>');
     return files.length ? 0 : 2;
   }
   const model = await loadModel();
