@@ -443,13 +443,17 @@ function fftfreq(i, n) {
   return (i < Math.ceil(n / 2) ? i : i - n) / n;
 }
 
-/** studio's GIST: see features._gist (filters as features._gist_filters). */
-function gist(grey, spec) {
-  const n = spec.size, grid = spec.grid, half = Math.floor(n / 2) + 1, sigma = 4;
+const GIST_BANKS = new Map();
+
+/** GIST's low-pass filter and filter bank for a size, made once (as features._gist_filters). */
+function gistFilters(n, scales, orients) {
+  const key = `${n}/${scales}/${orients}`;
+  if (GIST_BANKS.has(key)) return GIST_BANKS.get(key);
+  const half = Math.floor(n / 2) + 1, sigma = 4;
   const lowpass = new Float64Array(n * half);
   const filters = [];
-  for (let s = 0; s < spec.scales; s++) {
-    for (let o = 0; o < spec.orients; o++) filters.push({ f0: 0.35 / 2 ** s, t0: (Math.PI * o) / spec.orients });
+  for (let s = 0; s < scales; s++) {
+    for (let o = 0; o < orients; o++) filters.push({ f0: 0.35 / 2 ** s, t0: (Math.PI * o) / orients });
   }
   const bank = filters.map(() => new Float32Array(n * half));
   for (let y = 0; y < n; y++) {
@@ -461,10 +465,18 @@ function gist(grey, spec) {
         let turn = Math.abs(Math.atan2(Math.sin(theta - t0), Math.cos(theta - t0)));
         turn = Math.min(turn, Math.PI - turn);
         bank[k][y * half + x] = Math.exp(-(Math.log(radius / f0) ** 2) / (2 * Math.log(1.6) ** 2)
-          - turn ** 2 / (2 * (Math.PI / spec.orients / 1.2) ** 2));
+          - turn ** 2 / (2 * (Math.PI / orients / 1.2) ** 2));
       });
     }
   }
+  GIST_BANKS.set(key, [lowpass, bank]);
+  return [lowpass, bank];
+}
+
+/** studio's GIST: see features._gist. */
+function gist(grey, spec) {
+  const n = spec.size, grid = spec.grid;
+  const [lowpass, bank] = gistFilters(n, spec.scales, spec.orients);
   const smooth = (values) => {
     const [re, im] = rfft2(values, n);
     for (let i = 0; i < re.length; i++) { re[i] *= lowpass[i]; im[i] *= lowpass[i]; }
@@ -476,7 +488,7 @@ function gist(grey, spec) {
   const energy = smooth(g.map((v) => v * v));
   g = g.map((v, i) => v / Math.sqrt(Math.max(energy[i], 0) + 0.01));
   const [re, im] = rfft2(g, n);
-  const cell = n / grid, out = new Float64Array(filters.length * grid * grid);
+  const cell = n / grid, out = new Float64Array(bank.length * grid * grid);
   bank.forEach((filter, k) => {
     const response = irfft2(re.map((v, i) => v * filter[i]), im.map((v, i) => v * filter[i]), n);
     for (let y = 0; y < n; y++) {

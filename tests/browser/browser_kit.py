@@ -261,3 +261,15 @@ def new_project(page, captures: Path, name: str, kind: str) -> None:
     field(page, "new-name").fill(name)
     page.locator("#new-kind label").filter(has_text=kind).click()
     page.click("#create-project")
+
+
+def download_export(page) -> Path:
+    """Click "Export model", wait for the zip's link, download it; the downloaded file's path."""
+    from playwright.sync_api import expect
+
+    page.click("#export-btn")
+    link = page.locator("#export-file a").first
+    expect(link).to_be_visible(timeout=120_000)
+    with page.expect_download() as download:
+        link.click()
+    return Path(download.value.path())

@@ -24,7 +24,7 @@ from playwright.sync_api import Page, expect
 
 from studio.store import Store
 
-from .browser_kit import CHROMIUM, chromium_args, field, new_project, save_json
+from .browser_kit import CHROMIUM, chromium_args, download_export, field, new_project, save_json
 
 pytestmark = pytest.mark.browser
 PROJECT = "Tones"
@@ -199,12 +199,7 @@ def test_sound_project(mic_browser, server, artifacts, tones_wav, noise_wavs, wo
     expect(page.locator("#sound-heard")).to_have_text("listening...")
     save_json(artifacts / "sound-probe.json", page.evaluate("window.__sound"))
 
-    page.click("#export-btn")
-    link = page.locator("#export-file a").first
-    expect(link).to_be_visible(timeout=120_000)
-    with page.expect_download() as download:
-        link.click()
-    with zipfile.ZipFile(download.value.path()) as z:
+    with zipfile.ZipFile(download_export(page)) as z:
         z.extractall(work / "sound-export")
     folder = next((work / "sound-export").iterdir())
     tones = {}

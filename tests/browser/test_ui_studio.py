@@ -21,6 +21,7 @@ from studio.store import Store
 
 from .browser_kit import (
     STRIP,
+    download_export,
     field,
     label_latencies,
     probe,
@@ -232,12 +233,7 @@ def test_under_the_hood(page: Page, server, artifacts):
 def test_export(page: Page, server, artifacts):
     for title in ("skops", "ONNX"):
         page.locator("#export-formats label").filter(has_text=title).click()
-    page.click("#export-btn")
-    link = page.locator("#export-file a").first
-    expect(link).to_be_visible(timeout=120_000)
-    with page.expect_download() as download:
-        link.click()
-    names = zipfile.ZipFile(download.value.path()).namelist()
+    names = zipfile.ZipFile(download_export(page)).namelist()
     files = {n.split("/", 1)[1] for n in names}
     assert {"model.joblib", "predict.py", "model.skops", "model.onnx", "predict_onnx.py", "labels.txt",
             "metadata.json"} <= files, names
