@@ -42,11 +42,12 @@ from PIL import Image
 from sklearn.neighbors import KNeighborsClassifier
 from threadpoolctl import threadpool_limits
 
-from studio import featurize, images
-from studio.evaluation import score
-from studio.predictor import Predictor
-from studio.settings import TrainSettings
-from studio.training import fit
+from studio.features import featurize
+from studio.model.evaluation import score
+from studio.model.predictor import Predictor
+from studio.model.settings import TrainSettings
+from studio.model.training import fit
+from studio.samples import images
 
 SETS = {"face_mask": "crop", "quickdraw": "sketch", "rps": "crop", "rps_mediapipe": "crop"}
 SIZES = (10, 30, "all")

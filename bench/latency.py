@@ -24,10 +24,11 @@ import numpy as np
 from PIL import Image
 from threadpoolctl import threadpool_limits
 
-from studio import features, images
-from studio.predictor import Predictor
-from studio.settings import TrainSettings
-from studio.training import fit
+from studio.features import image_kernel as features
+from studio.model.predictor import Predictor
+from studio.model.settings import TrainSettings
+from studio.model.training import fit
+from studio.samples import images
 
 FRAMES = {"640x480": (640, 480), "1280x720": (1280, 720)}
 RECIPES = {"default": TrainSettings(), "hog (previous default)": TrainSettings(features="hog"),

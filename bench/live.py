@@ -39,8 +39,8 @@ from browser_kit import (  # noqa: E402
     reset_probe,
 )
 
-from studio import training  # noqa: E402
-from studio.store import Store  # noqa: E402
+from studio.model import training  # noqa: E402
+from studio.samples.store import Store  # noqa: E402
 
 PHOTOS = ROOT / "tests" / "fixtures" / "rps"
 NAMES = {"red": "Rock", "blue": "Paper"}

@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from accuracy import recipe_settings  # noqa: E402
 
-from studio import images  # noqa: E402
-from studio.store import Store  # noqa: E402
+from studio.samples import images  # noqa: E402
+from studio.samples.store import Store  # noqa: E402
 
 CLASSES = [("face_mask", "with_mask"), ("face_mask", "without_mask"), ("rps", "paper"), ("rps", "rock"),
            ("rps", "scissors"), ("rps_mediapipe", "none"), ("rps_mediapipe", "paper"), ("rps_mediapipe", "rock"),
@@ -73,7 +73,7 @@ def train_once(captures: Path, recipe: str) -> dict:
     """Train the project once, in this process; time, memory, cache use and progress pauses."""
     from threadpoolctl import threadpool_limits
 
-    from studio.training import train
+    from studio.model.training import train
 
     project = Store(captures).project(PROJECT)
     reports: list[float] = []

@@ -32,9 +32,11 @@ from threadpoolctl import threadpool_limits
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from studio import audio, featurize, sounds  # noqa: E402
-from studio.settings import TrainSettings  # noqa: E402
-from studio.training import fit  # noqa: E402
+from studio.features import featurize  # noqa: E402
+from studio.features import sound_kernel as audio  # noqa: E402
+from studio.model.settings import TrainSettings  # noqa: E402
+from studio.model.training import fit  # noqa: E402
+from studio.samples import sounds  # noqa: E402
 
 SPEAKERS = ("george", "jackson", "lucas", "nicolas")
 TAKE_FOLDS = ((5, 10), (10, 15), (15, 20))
@@ -128,7 +130,7 @@ def run(rows: list[dict]) -> dict:
 
 def latency(rows: list[dict], spec: dict) -> float:
     """Median milliseconds from a 1 s microphone window at 48 kHz to confidences (default model)."""
-    from studio.predictor import Predictor
+    from studio.model.predictor import Predictor
 
     y = np.array([r["label"] for r in rows], dtype=object)
     vecs, _ = vectors(rows, spec, ("plain",))

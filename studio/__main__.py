@@ -1,3 +1,3 @@
-from .cli import main
+from studio.cli import main
 
 main()

@@ -10,9 +10,11 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import __version__, audio, features
-from .errors import StudioError
-from .settings import MODELS, TrainSettings
+from studio import __version__
+from studio.errors import StudioError
+from studio.features import registry
+from studio.kinds import KINDS
+from studio.model.settings import MODELS, TrainSettings
 
 COMMANDS = {}
 
@@ -25,7 +27,7 @@ def command(name: str, help: str):
 
 
 def _store(args):
-    from .store import Store
+    from studio.samples.store import Store
     return Store(args.captures)
 
 
@@ -36,10 +38,12 @@ def _emit(args, data, text: str) -> None:
 # ---- projects and classes ---------------------------------------------------------------
 @command("projects", "list projects")
 def cmd_projects(args):
-    rows = [{"name": p.name, "kind": p.kind, "classes": len(p.classes()),
-             "images": sum(p.counts().values())} for p in _store(args).projects()]
-    _emit(args, rows, "\n".join(f"{r['name']}\t{r['kind']}\t{r['classes']} classes\t{r['images']} images"
-                                for r in rows) or "(no projects yet: create one with 'studio new NAME')")
+    projects = _store(args).projects()
+    rows = [{"name": p.name, "kind": p.kind.name, "classes": len(p.classes()),
+             "images": sum(p.counts().values())} for p in projects]  # "images": samples of any kind
+    lines = [f"{r['name']}\t{r['kind']}\t{r['classes']} classes\t{p.kind.count(r['images'])}"
+             for r, p in zip(rows, projects)]
+    _emit(args, rows, "\n".join(lines) or "(no projects yet: create one with 'studio new NAME')")
 
 
 @command("new", "create a project")
@@ -54,9 +58,9 @@ def cmd_rename(args):
     print(f"Renamed {args.project!r} to {args.new_name!r}")
 
 
-@command("delete", "delete a project and all its images")
+@command("delete", "delete a project and all its samples")
 def cmd_delete(args):
-    _confirm(args, f"project {args.project!r} and all its images")
+    _confirm(args, f"project {args.project!r} and all its samples")
     _store(args).delete(args.project)
     print(f"Deleted project {args.project!r}")
 
@@ -80,9 +84,9 @@ def cmd_rename_class(args):
     print(f"Renamed class {args.label!r} to {args.new_label!r}")
 
 
-@command("delete-class", "delete a class and its images")
+@command("delete-class", "delete a class and its samples")
 def cmd_delete_class(args):
-    _confirm(args, f"class {args.label!r} and its images")
+    _confirm(args, f"class {args.label!r} and its samples")
     _store(args).project(args.project).delete_class(args.label)
     print(f"Deleted class {args.label!r}")
 
@@ -106,42 +110,39 @@ def cmd_reorder(args):
 
 
 # ---- samples ----------------------------------------------------------------------------
-@command("add", "add image files (or zips of images) to a class; sound files to a sound project's class")
+@command("add", "add files (images, sounds, or zips of them) to a class")
 def cmd_add(args):
-    from .transfer import add_files
+    from studio.samples.transfer import add_files
     project = _store(args).project(args.project)
-    if project.kind == "sound":
-        return _add_sounds(project, args)
     if args.split or args.keep_silence:
-        raise StudioError(f"--split and --keep-silence are for sound projects; {project.name!r} is a "
-                          f"{project.kind} project.")
+        return _add_recordings(project, args)
     report = add_files(project, args.label, [Path(f) for f in args.files])
     print(report.summary())
     if not report.added:
-        raise StudioError("No image was added: " + "; ".join(f"{n} ({why})" for n, why in report.skipped[:5]))
+        raise StudioError(f"No {project.kind.noun} was added: "
+                          + "; ".join(f"{n} ({why})" for n, why in report.skipped[:5]))
 
 
-def _add_sounds(project, args) -> None:
-    """Each file as one clip, or (--split) cut into clips around its sounds (--keep-silence: all of it)."""
-    from .errors import BadImage
+def _add_recordings(project, args) -> None:
+    """Each file cut into clips: around its sounds, or (--keep-silence, and for a background-noise
+    class) all of it."""
+    from studio.errors import BadSample
     label = project.class_info(args.label).label
     added, skipped = 0, []
     for f in args.files:
         try:
-            if args.split or args.keep_silence:
-                added += len(project.add_recording(label, Path(f), Path(f).name, args.seconds, not args.keep_silence))
-            else:
-                project.add_sample(label, Path(f), name=Path(f).name)
-                added += 1
-        except BadImage as e:
+            added += len(project.add_recording(label, Path(f), Path(f).name, args.seconds,
+                                               False if args.keep_silence else None))
+        except BadSample as e:
             skipped.append(str(e))
-    print(f"Added {added} clip(s) to {label!r}." + (f" Skipped {len(skipped)} file(s): " + "; ".join(skipped)
-                                                     if skipped else ""))
+    noun = project.kind.noun
+    print(f"Added {added} {noun}(s) to {label!r}." + (f" Skipped {len(skipped)} file(s): " + "; ".join(skipped)
+                                                      if skipped else ""))
     if not added:
-        raise StudioError("No clip was added.")
+        raise StudioError(f"No {noun} was added.")
 
 
-@command("samples", "list the images of a project or class")
+@command("samples", "list the samples (images or clips) of a project or class")
 def cmd_samples(args):
     samples = _store(args).project(args.project).samples(args.label)
     _emit(args, [{"label": s.label, "name": s.name, "path": str(s.path)} for s in samples],
@@ -157,13 +158,13 @@ def cmd_remove(args):
 @command("import", "import a class-folder tree, a zip of one, a Teachable Machine .tm file, or a studio export "
          "made with --with-images")
 def cmd_import(args):
-    from .transfer import import_into
+    from studio.samples.transfer import import_into
     print(import_into(_store(args), args.project, args.source, args.kind).summary())
 
 
 @command("save", "save a project as a Teachable Machine .tm file or a zip of class folders")
 def cmd_save(args):
-    from .transfer import save_tm, save_zip
+    from studio.samples.transfer import save_tm, save_zip
     project = _store(args).project(args.project)
     dest = Path(args.file)
     if dest.exists() and not args.force:
@@ -175,7 +176,7 @@ def cmd_save(args):
 # ---- training, prediction, export ---------------------------------------------------------
 @command("train", "train a project's model")
 def cmd_train(args):
-    from .training import train
+    from studio.model.training import train
     project = _store(args).project(args.project)
     settings = TrainSettings.from_dict(project.settings()).updated(
         model=args.model, features=args.features, size=args.size, epochs=args.epochs,
@@ -183,7 +184,7 @@ def cmd_train(args):
         k=args.k, seed=args.seed, test_fraction=args.test_fraction,
         color=_switch(args.grey, args.colour, "--grey", "--colour"),
         augment=_switch(args.no_augment, args.augment, "--no-augment", "--augment"))
-    settings.spec()  # refuse impossible feature settings before remembering them
+    settings.spec_for(project.kind)  # refuse impossible feature settings before remembering them
     project.set_settings(settings.to_dict())
     last = [-1]
 
@@ -194,11 +195,11 @@ def cmd_train(args):
             print(f"{pct:3d}% {msg}", file=sys.stderr)
     record = train(project, settings, progress)
     test = record.metrics["test"]
-    summary = {"model": settings.model, "features": record.spec, "accuracy": test["accuracy"],
+    summary = {"model": settings.model, "features": record.spec.to_json(), "accuracy": test["accuracy"],
                "n_train": record.metrics["n_train"], "n_test": record.metrics["n_test"],
                "per_class": test["per_class"], "confusion": test["confusion"],
                "seconds": record.metrics["fit_seconds"] + record.metrics["feature_seconds"]}
-    _emit(args, summary, _train_text(record))
+    _emit(args, summary, _train_text(record, project.kind))
 
 
 def _switch(off: bool, on: bool, off_flag: str, on_flag: str) -> bool | None:
@@ -208,12 +209,12 @@ def _switch(off: bool, on: bool, off_flag: str, on_flag: str) -> bool | None:
     return False if off else (True if on else None)
 
 
-def _train_text(record) -> str:
-    from .evaluation import format_confusion
+def _train_text(record, kind) -> str:
+    from studio.model.evaluation import format_confusion
     test, m = record.metrics["test"], record.metrics
-    acc = "n/a (no held-back images)" if test["accuracy"] is None else f"{test['accuracy']:.3f}"
-    lines = [f"Trained {record.settings['model']} on {m['n_train']} images "
-             f"({m['feature_seconds'] + m['fit_seconds']:.1f} s); test accuracy {acc} on {m['n_test']} images"]
+    acc = f"n/a (no held-back {kind.nouns})" if test["accuracy"] is None else f"{test['accuracy']:.3f}"
+    lines = [f"Trained {record.settings['model']} on {kind.count(m['n_train'])} "
+             f"({m['feature_seconds'] + m['fit_seconds']:.1f} s); test accuracy {acc} on {kind.count(m['n_test'])}"]
     for lb, pc in test["per_class"].items():
         lines.append(f"  {lb}\t{pc['correct']}/{pc['n']}")
     if test["n"]:
@@ -223,8 +224,8 @@ def _train_text(record) -> str:
 
 def _predictor(args):
     """A project's predictor, or an export's when PROJECT is a path to one."""
-    from .predictor import Predictor
-    from .reopen import open_export
+    from studio.export.reopen import open_export
+    from studio.model.predictor import Predictor
     path = Path(args.project)
     if (path.is_dir() and (path / "metadata.json").exists()) or path.suffix.lower() == ".zip":
         return open_export(path, trust=args.trust)
@@ -233,8 +234,8 @@ def _predictor(args):
 
 @command("predict", "predict the class of images with a project's (or an export's) model")
 def cmd_predict(args):
-    from .errors import BadImage
-    from .predictor import format_line
+    from studio.errors import BadImage
+    from studio.model.predictor import format_line
     predictor = _predictor(args)
     rows, failed = [], 0
     for f in args.images:
@@ -258,10 +259,10 @@ def cmd_predict(args):
 def cmd_evaluate(args):
     import numpy as np
 
-    from . import featurize, images, sounds
-    from .evaluation import format_confusion, metrics
+    from studio import kinds
+    from studio.model.evaluation import format_confusion, metrics
     predictor = _predictor(args)
-    is_sample = sounds.is_sound_name if featurize.is_sound(predictor.spec) else images.is_image_name
+    kind = kinds.for_spec(predictor.spec)
     folder = Path(args.folder)
     if not folder.is_dir():
         raise StudioError(f"{folder} is not a folder; give one sub-folder per class.")
@@ -272,18 +273,17 @@ def cmd_evaluate(args):
             ignored.append(sub.name)
             continue
         for f in sorted(sub.iterdir()):
-            if f.is_file() and is_sample(f.name):
+            if f.is_file() and kind.is_input(f.name):
                 truth.append(known[sub.name.casefold()])
                 paths.append(f)
     if not paths:
-        what = "clips" if is_sample is sounds.is_sound_name else "images"
-        raise StudioError(f"No {what} in {folder} under folders named like the classes {predictor.labels}.")
+        raise StudioError(f"No {kind.nouns} in {folder} under folders named like the classes {predictor.labels}.")
     proba = np.vstack([predictor.probabilities(paths[i:i + 64]) for i in range(0, len(paths), 64)])
     pred = np.asarray(predictor.labels, dtype=object)[predictor.best(proba)]
     m = metrics(np.asarray(truth, dtype=object), pred, predictor.labels)
     m.pop("predicted")
     m["ignored_folders"] = ignored
-    text = [f"Accuracy {m['accuracy']:.3f} on {m['n']} images"]
+    text = [f"Accuracy {m['accuracy']:.3f} on {kind.count(m['n'])}"]
     text += [f"  {lb}\t{pc['accuracy']:.3f}\t({pc['correct']}/{pc['n']})" for lb, pc in m["per_class"].items()
              if pc["n"]]
     text += ["", format_confusion(predictor.labels, m["confusion"]), "", m["report"]]
@@ -294,8 +294,8 @@ def cmd_evaluate(args):
 
 @command("export", "export a project's model to a folder and zip")
 def cmd_export(args):
-    from . import modelfile
-    from .export import export
+    from studio.export.bundle import export
+    from studio.model import modelfile
     project = _store(args).project(args.project)
     record = modelfile.load(project.model_dir)
     imgs = None
@@ -308,7 +308,7 @@ def cmd_export(args):
 
 @command("serve", "run the web app (the default command)")
 def cmd_serve(args):
-    from .server import serve
+    from studio.server import serve
     serve(args)
 
 
@@ -340,50 +340,71 @@ def build_parser() -> argparse.ArgumentParser:
     as_json = (["--json"], {"action": "store_true", "help": "machine-readable output"})
     yes = (["--yes", "-y"], {"action": "store_true", "help": "do not ask for confirmation"})
     trust = (["--trust"], {"action": "store_true", "help": "allow unpickling an export's model.joblib"})
-    add("serve", (["--host"], {"default": "127.0.0.1"}), (["--port"], {"type": int, "default": 7860}),
-        (["--auth"], {"default": os.environ.get("STUDIO_AUTH"), "help": "user:password, or a file of them"}),
-        (["--exports"], {"default": None, "help": "export folder (default ./exported)"}))
+    add("serve", (["--host"], {"default": "127.0.0.1", "help": "address to listen on (default 127.0.0.1: this "
+                                                           "machine only)"}),
+        (["--port"], {"type": int, "default": 7860, "help": "port to listen on (default 7860)"}),
+        (["--auth"], {"default": os.environ.get("STUDIO_AUTH"), "help": "user:password, or a file of them "
+                                                                         "(default: $STUDIO_AUTH; none)"}),
+        (["--exports"], {"default": None, "help": "export folder (default: $STUDIO_EXPORTS or ./exported)"}))
     add("projects", as_json)
-    add("new", (["name"], {}), (["--kind"], {"choices": ["photo", "sketch", "sound"], "default": "photo"}),
+    add("new", (["name"], {"help": "the new project's name"}),
+        (["--kind"], {"choices": list(KINDS), "default": next(iter(KINDS)),
+                      "help": "what the project classifies (default: photo)"}),
         (["--classes"], {"nargs": "+", "help": "class labels (default: 'Class 1' 'Class 2'; sound: "
                                                "'Background noise' 'Class 2')"}))
-    add("rename", proj, (["new_name"], {}))
+    add("rename", proj, (["new_name"], {"help": "the project's new name"}))
     add("delete", proj, yes)
     add("classes", proj, as_json)
     add("add-class", proj, label)
-    add("rename-class", proj, label, (["new_label"], {}))
+    add("rename-class", proj, label, (["new_label"], {"help": "the class's new label"}))
     add("delete-class", proj, label, yes)
     add("enable", proj, label)
     add("disable", proj, label)
     add("reorder", proj, (["labels"], {"nargs": "+", "help": "every class label, in the new order"}))
-    add("add", proj, label, (["files"], {"nargs": "+"}),
+    add("add", proj, label, (["files"], {"nargs": "+", "help": "image or sound files, or zips of them (a sound "
+                                                              "file longer than 1.5 s is cut into clips)"}),
         (["--split"], {"action": "store_true", "help": "sound projects: cut each recording into clips, one "
-                                                     "around each sound, skipping silence"}),
+                                                     "around each sound (a background-noise class keeps all)"}),
         (["--keep-silence"], {"action": "store_true", "help": "sound projects: cut each recording into "
                                                             "consecutive clips, silence included (background noise)"}),
         (["--seconds"], {"type": float, "default": 1.0, "help": "clip length for --split (default 1)"}))
-    add("samples", proj, (["label"], {"nargs": "?"}), as_json)
+    add("samples", proj, (["label"], {"nargs": "?", "help": "class label (default: every class)"}), as_json)
     add("remove", proj, label, (["sample"], {"help": "sample file name (see 'studio samples')"}))
-    add("import", proj, (["source"], {}), (["--kind"], {"choices": ["photo", "sketch"], "default": "photo"}))
-    add("save", proj, (["file"], {"help": "FILE.tm or FILE.zip"}), (["--force"], {"action": "store_true"}))
-    add("train", proj, (["--model"], {"choices": list(MODELS)}),
-        (["--features"], {"choices": [*features.FEATURE_KINDS, *audio.SOUND_KINDS]}),
-        (["--size"], {"type": int}), (["--grey"], {"action": "store_true", "help": "grey features"}),
+    add("import", proj, (["source"], {"help": "a folder with one sub-folder per class, a .zip of one, a .tm "
+                                             "file, or a studio export made with --with-images"}),
+        (["--kind"], {"choices": list(KINDS), "default": next(iter(KINDS)),
+                      "help": "the kind of a project the import creates (default: photo)"}))
+    add("save", proj, (["file"], {"help": "FILE.tm or FILE.zip"}),
+        (["--force"], {"action": "store_true", "help": "replace FILE if it exists"}))
+    add("train", proj, (["--model"], {"choices": list(MODELS), "help": "the estimator (default svc; remembered)"}),
+        (["--features"], {"choices": list(registry.SPECS),
+                          "help": "the feature kind (default: the project kind's own; remembered)"}),
+        (["--size"], {"type": int, "help": "image side in pixels the features are computed at (0: the feature "
+                                           "kind's default, 64, or 16 for pixels)"}),
+        (["--grey"], {"action": "store_true", "help": "grey features"}),
         (["--colour", "--color"], {"action": "store_true", "help": "colour features (the default; undoes --grey)"}),
-        (["--no-augment"], {"action": "store_true", "help": "no mirrored copies of the training images"}),
-        (["--augment"], {"action": "store_true", "help": "mirrored copies (the default; undoes --no-augment)"}),
-        (["--epochs"], {"type": int}),
-        (["--batch-size"], {"type": int}), (["--learning-rate"], {"type": float}),
-        (["--hidden"], {"type": int}), (["--C"], {"type": float}), (["--k"], {"type": int}),
-        (["--seed"], {"type": int}), (["--test-fraction"], {"type": float}),
-        (["--quiet", "-q"], {"action": "store_true"}), as_json)
+        (["--no-augment"], {"action": "store_true", "help": "no mirrored copies of the training images (no "
+                                                          "slower and faster copies of clips)"}),
+        (["--augment"], {"action": "store_true", "help": "augmented copies (the default; undoes --no-augment)"}),
+        (["--epochs"], {"type": int, "help": "MLP: passes over the training data (default 50)"}),
+        (["--batch-size"], {"type": int, "help": "MLP: samples per gradient step (default 16)"}),
+        (["--learning-rate"], {"type": float, "help": "MLP: Adam's step size (default 0.001)"}),
+        (["--hidden"], {"type": int, "help": "MLP: hidden units (default 100)"}),
+        (["--C"], {"type": float, "help": "SVMs and logistic regression: inverse regularisation (default 10)"}),
+        (["--k"], {"type": int, "help": "k-nearest neighbours: neighbours that vote (default 5)"}),
+        (["--seed"], {"type": int, "help": "random seed of the held-back split and the model (default 0)"}),
+        (["--test-fraction"], {"type": float, "help": "share of each class held back for testing, 0 to 0.5 "
+                                                      "(default 0.15)"}),
+        (["--quiet", "-q"], {"action": "store_true", "help": "no progress lines on stderr"}), as_json)
     add("predict", (["project"], {"help": "project name, or an export folder or zip"}),
-        (["images"], {"nargs": "+"}), as_json, trust)
+        (["images"], {"nargs": "+", "help": "image files (sound files for a sound model)"}), as_json, trust)
     add("evaluate", (["project"], {"help": "project name, or an export folder or zip"}),
-        (["folder"], {}), as_json, trust)
-    add("export", proj, (["--out"], {}), (["--format"], {"default": "joblib,skops,onnx",
-                                                        "help": "comma-separated: joblib, skops, onnx"}),
-        (["--with-images"], {"action": "store_true", "help": "include the training images"}))
+        (["folder"], {"help": "a folder with one sub-folder per class, named like the classes"}), as_json, trust)
+    add("export", proj, (["--out"], {"help": "export folder (default: $STUDIO_EXPORTS or ./exported)"}),
+        (["--format"], {"default": "joblib,skops,onnx", "help": "comma-separated: joblib, skops, onnx "
+                                                                 "(default: all three)"}),
+        (["--with-images"], {"action": "store_true", "help": "include the training samples (so the project "
+                                                           "can be rebuilt with 'studio import')"}))
     return p
 
 

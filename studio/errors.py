@@ -17,7 +17,12 @@ class Conflict(StudioError):
     """A name already taken, or an action that would overwrite something."""
 
 
-class BadImage(StudioError):
+class BadSample(StudioError):
+    """Input that cannot be decoded as a sample of its kind, or is unsafe to decode: every
+    handler of unreadable samples (import, training, prediction, the CLI) catches this."""
+
+
+class BadImage(BadSample):
     """Input that cannot be decoded as an image, or is unsafe to decode."""
 
 
@@ -25,9 +30,8 @@ class TooLarge(BadImage):
     """An image with more pixels than studio decodes (a decompression bomb, say)."""
 
 
-class BadSound(BadImage):
-    """Input that cannot be decoded as a sound clip. A kind of BadImage so that every handler
-    of unreadable samples (training, prediction, the CLI) treats both kinds alike."""
+class BadSound(BadSample):
+    """Input that cannot be decoded as a sound clip."""
 
 
 class TrainingError(StudioError):

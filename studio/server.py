@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import atomic
-from .errors import StudioError
+from studio.errors import StudioError
+from studio.samples import atomic
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 MAX_FILE_SIZE = "50mb"
@@ -48,7 +48,7 @@ def serve(args: argparse.Namespace) -> None:
     auth = read_auth(args.auth)
     captures = Path(args.captures).resolve()
     captures.mkdir(parents=True, exist_ok=True)
-    from .export import default_out
+    from studio.export.bundle import default_out
     exports = Path(args.exports).resolve() if args.exports else default_out().resolve()
     exports.mkdir(parents=True, exist_ok=True)
     left = [*atomic.sweep(captures), *atomic.sweep(exports)]
@@ -61,13 +61,13 @@ def serve(args: argparse.Namespace) -> None:
 
     from PIL import Image
 
-    from .images import MAX_PIXELS
+    from studio.samples.images import MAX_PIXELS
     # Gradio decodes webcam frames and drawings itself, under Pillow's limit (179 megapixels by
     # default): hold that to studio's own, so that no request makes the server decode a bomb.
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2  # Pillow refuses images of more than twice this
 
-    from .store import Store
-    from .ui import build, launch_options
+    from studio.samples.store import Store
+    from studio.ui import build, launch_options
 
     demo = build(Store(captures), exports)
     demo.queue(default_concurrency_limit=4)

@@ -28,7 +28,7 @@ def data_set(name: str) -> Path:
 
 @pytest.fixture
 def store(tmp_path):
-    from studio.store import Store
+    from studio.samples.store import Store
 
     return Store(tmp_path / "captures")
 
@@ -46,7 +46,7 @@ def pw():
 def node_modules(tmp_path_factory):
     """predict.mjs's packages (those of image models, a superset of sound models'), installed once
     from an export's package.json and .npmrc; link it into an export folder as node_modules."""
-    from studio import formats
+    from studio.export import formats
 
     if not (shutil.which("node") and shutil.which("npm")):
         pytest.skip("node and npm are not installed")

@@ -106,3 +106,21 @@ def run_without_studio(script, args, cwd) -> subprocess.CompletedProcess:
             "runpy.run_path(sys.argv[0], run_name='__main__')")
     return subprocess.run([sys.executable, "-I", "-c", code, str(script), *map(str, args)], capture_output=True,
                           text=True, encoding="utf-8", cwd=cwd, env=clean_env(), timeout=120)
+
+
+def make_spec(kind: str = "combined", size: int | None = None, color: bool = True, framing: str = "crop",
+              cell: int | None = None) -> dict:
+    """The JSON of a checked feature spec (what the kernels read), built as training settings
+    build it, with HOG's cell size as an extra; StudioError saying what is impossible."""
+    import dataclasses
+
+    from studio.errors import StudioError
+    from studio.features import registry
+
+    if cell is None:
+        return registry.from_settings(kind, size or 0, color, framing).to_json()
+    try:
+        spec = dataclasses.replace(registry.SPECS[kind].from_settings(size or 0, color, framing), cell=cell)
+        return spec.checked().to_json()
+    except ValueError as e:
+        raise StudioError(str(e)) from None

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from helpers import fixture_images, make_project
 
-from studio import features, featurize, images
-from studio.cache import FeatureCache
 from studio.errors import BadImage
-from studio.settings import TrainSettings
-from studio.training import train
+from studio.features import image_kernel as features
+from studio.features.cache import FeatureCache
+from studio.features.image import CombinedSpec, ImageSpec
+from studio.model.settings import TrainSettings
+from studio.model.training import train
+from studio.samples import images
 
 FAST = TrainSettings(model="knn")  # the cache is the same whatever the model
 
@@ -19,13 +21,13 @@ FAST = TrainSettings(model="knn")  # the cache is the same whatever the model
 def decodes(monkeypatch):
     """Count the samples the cache decodes (the real decoder still runs)."""
     seen = []
-    real = featurize.decode
+    real = ImageSpec.decode
 
-    def counting_decode(source, spec, name=None):
+    def counting_decode(self, source, name=None):
         seen.append(source)
-        return real(source, spec, name)
+        return real(self, source, name)
 
-    monkeypatch.setattr(featurize, "decode", counting_decode)
+    monkeypatch.setattr(ImageSpec, "decode", counting_decode)
     return seen
 
 
@@ -59,15 +61,15 @@ def test_each_spec_has_its_own_cache(store, decodes):
 def test_cached_vectors_equal_fresh_features(store):
     p = make_project(store, "rps", "rps", n=3)
     paths = [s.path for s in p.samples()]
-    spec = features.make_spec()
+    spec = CombinedSpec()
     c = FeatureCache(p.cache_dir, spec)
     v = c.vectors(paths, ("plain", "mirror"))
     c.save()
     again = FeatureCache(p.cache_dir, spec).vectors(paths, ("plain", "mirror"))
     for i, path in enumerate(paths):
         rgb = np.asarray(images.load(path))
-        assert np.array_equal(v["plain"][i], features.extract(rgb, spec))
-        assert np.array_equal(v["mirror"][i], features.extract(rgb, spec, mirror=True))
+        assert np.array_equal(v["plain"][i], features.extract(rgb, spec.json))
+        assert np.array_equal(v["mirror"][i], features.extract(rgb, spec.json, mirror=True))
     assert np.array_equal(v["plain"], again["plain"]) and np.array_equal(v["mirror"], again["mirror"])
 
 
@@ -108,7 +110,7 @@ def test_unreadable_files_are_named_and_not_cached(store):
     p = make_project(store, "rps", "rps", n=2)
     bad = p.path / p.class_info("rock").folder / "0000000000000000-broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    c = FeatureCache(p.cache_dir, features.make_spec())
+    c = FeatureCache(p.cache_dir, CombinedSpec())
     with pytest.raises(BadImage, match="rock/0000000000000000-broken.png"):
         c.vectors([s.path for s in p.samples()])
     assert c.misses == 7

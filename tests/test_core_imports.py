@@ -20,8 +20,9 @@ def core_modules() -> list[str]:
 
 def test_core_modules_are_found():
     found = core_modules()
-    for name in ("studio.store", "studio.features", "studio.training", "studio.predictor", "studio.export",
-                 "studio.transfer", "studio.cli", "studio.cache", "studio.images", "studio.names"):
+    for name in ("studio.samples.store", "studio.features.image_kernel", "studio.model.training",
+                 "studio.model.predictor", "studio.export.bundle", "studio.samples.transfer", "studio.cli",
+                 "studio.features.cache", "studio.samples.images", "studio.samples.names"):
         assert name in found
 
 

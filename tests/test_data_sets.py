@@ -11,10 +11,10 @@ import pytest
 from conftest import data_set
 from helpers import clean_env, run_cli
 
-from studio.predictor import Predictor
-from studio.settings import TrainSettings
-from studio.store import Store
-from studio.training import train
+from studio.model.predictor import Predictor
+from studio.model.settings import TrainSettings
+from studio.model.training import train
+from studio.samples.store import Store
 
 pytestmark = pytest.mark.data
 

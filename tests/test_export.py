@@ -8,12 +8,15 @@ import zipfile
 import pytest
 from helpers import clean_env, fixture_images, make_project
 
-from studio import __version__, export, formats, modelfile
+from studio import __version__
 from studio.errors import StudioError
-from studio.predictor import Predictor, format_line
-from studio.settings import TrainSettings
-from studio.store import Store
-from studio.training import train
+from studio.export import bundle as export
+from studio.export import formats
+from studio.model import modelfile
+from studio.model.predictor import Predictor, format_line
+from studio.model.settings import TrainSettings
+from studio.model.training import train
+from studio.samples.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def test_metadata_has_teachable_machine_fields_and_everything_to_rebuild_feature
     assert meta["modelName"] == "손 Hands"
     assert meta["timeStamp"][:4].isdigit()
     assert meta["packageName"] == "studio" and meta["packageVersion"] == __version__
-    assert meta["feature_spec"] == record.spec
+    assert meta["feature_spec"] == record.spec.to_json()
     assert meta["preprocessing"] and all(isinstance(s, str) for s in meta["preprocessing"])
     assert meta["metrics"]["test_accuracy"] == record.metrics["test"]["accuracy"]
     assert set(meta["versions"]) >= {"studio", "scikit-learn", "numpy", "python"}

@@ -21,15 +21,16 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelSpreading
 
-from studio import formats
 from studio.errors import StudioError, UnsafeFile
-from studio.export import export
-from studio.predictor import Predictor, format_line
-from studio.reopen import OnnxModel, exported_dataset, open_export
-from studio.settings import MODELS, TrainSettings
-from studio.store import Store
-from studio.training import train
-from studio.transfer import import_into
+from studio.export import formats
+from studio.export.bundle import export
+from studio.export.dataset import exported_dataset
+from studio.export.reopen import OnnxModel, open_export
+from studio.model.predictor import Predictor, format_line
+from studio.model.settings import MODELS, TrainSettings
+from studio.model.training import train
+from studio.samples.store import Store
+from studio.samples.transfer import import_into
 
 FEATURES = ("combined", "hog", "pixels")
 ONNX_TOLERANCE = 1e-4
@@ -102,7 +103,7 @@ def test_onnx_metadata_and_outputs(records, tmp_path):
     assert meta["onnx"]["input"] == "features" and meta["onnx"]["input_shape"] == ["N", 16 * 16 * 3]
     assert meta["onnx"]["classes"] == ["paper", "rock", "scissors"]  # the model's order; labels keep the project's
     assert meta["labels"] == ["scissors", "rock", "paper"]
-    assert meta["feature_spec"] == record.spec and meta["preprocessing"]
+    assert meta["feature_spec"] == record.spec.to_json() and meta["preprocessing"]
     assert meta["sketch_framing"] == {"ink_below": 230, "margin": 0.08}
     assert meta["node"]["packages"] == formats.NODE_PACKAGES
     assert set(meta["snippets"]) == {"onnx"} and "onnxruntime" in meta["snippets"]["onnx"]
@@ -243,7 +244,7 @@ def test_a_project_is_rebuilt_from_an_export_folder_or_zip(tmp_path):
         rebuilt = store.project(name)
         assert [c.label for c in rebuilt.classes()] == labels
         assert rebuilt.counts() == source.counts() == report.added
-        assert rebuilt.kind == "sketch"
+        assert rebuilt.kind.name == "sketch"
         assert rebuilt.settings()["model"] == "knn" and rebuilt.settings()["k"] == 3
         assert sorted(s.path.read_bytes() for s in rebuilt.samples()) == \
             sorted(s.path.read_bytes() for s in source.samples())
@@ -332,4 +333,4 @@ def test_a_sound_model_exports_scripts_that_read_wav_files(tmp_path):
                                atol=1e-9)
     import_into(store, "Again", result.zip_path)
     again = store.project("Again")
-    assert again.kind == "sound" and again.counts() == {"low": 6, "high": 6}
+    assert again.kind.name == "sound" and again.counts() == {"low": 6, "high": 6}

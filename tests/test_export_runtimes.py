@@ -25,12 +25,12 @@ from helpers import clean_env, doodle, fixture_images, make_project
 from PIL import Image
 from test_export_formats import AGREEMENT, FEATURES, agreement_images, write_agreement
 
-from studio import formats
-from studio.export import export
-from studio.predictor import Predictor, format_line
-from studio.settings import MODELS, TrainSettings
-from studio.store import Store
-from studio.training import train
+from studio.export import formats
+from studio.export.bundle import export
+from studio.model.predictor import Predictor, format_line
+from studio.model.settings import MODELS, TrainSettings
+from studio.model.training import train
+from studio.samples.store import Store
 
 SCRIPTS = {"joblib": "predict.py", "skops": "predict_skops.py", "onnx": "predict_onnx.py"}
 TOLERANCE = {"joblib": 1e-6, "skops": 1e-6, "onnx": 1e-4, "node": 1e-3}  # joblib, skops: BLAS rounding
@@ -142,7 +142,7 @@ def exports(venvs, tmp_path_factory):
         record = train(project, TrainSettings(model=kind, features=feat, epochs=30))
         predictor = Predictor.from_record(record)
         conf = predictor.predict_batch(images)
-        out.append({"name": f"{kind}/{feat}/{record.spec['framing']}", "record": record,
+        out.append({"name": f"{kind}/{feat}/{record.spec.framing}", "record": record,
                     "folder": export(record, tmp / "out").folder, "images": [str(p) for p in images],
                     "studio": [(predictor.top_of(c)[0], c) for c in conf]})
     yield out
@@ -229,7 +229,7 @@ def test_each_venv_holds_only_what_its_format_needs(exports, venvs):
         for entry in (exports[0], exports[len(MODELS)]):  # svc on hog, svc on pixels
             record = entry["record"]
             python = venvs.python(formats.FORMATS[fmt].needs(record))
-            missing = ["studio", *absent[fmt], *(["cv2"] if record.spec["kind"] == "pixels" else [])]
+            missing = ["studio", *absent[fmt], *(["cv2"] if record.spec.kind == "pixels" else [])]
             probe = "import importlib.util as u, sys; print([m for m in sys.argv[1:] if u.find_spec(m)])"
             out = run([python, "-c", probe, *missing], entry["folder"])
             assert out.returncode == 0 and out.stdout.strip() == "[]", (fmt, out.stdout, out.stderr)

@@ -4,11 +4,15 @@ import json
 
 import numpy as np
 import pytest
-from helpers import cosine, doodle, fixture_images
+from helpers import cosine, doodle, fixture_images, make_spec
 from PIL import Image, ImageDraw
 
-from studio import features
-from studio.settings import TrainSettings
+from studio.errors import StudioError
+from studio.features import image_kernel as features
+from studio.features import registry
+from studio.features.image import CombinedSpec, HogSpec, PixelsSpec
+from studio.kinds import PHOTO, SKETCH, SOUND
+from studio.model.settings import TrainSettings
 
 
 def bands(width: int, height: int) -> np.ndarray:
@@ -30,7 +34,7 @@ def bands(width: int, height: int) -> np.ndarray:
 
 @pytest.mark.parametrize("w, h", [(300, 100), (100, 300)])
 def test_centre_crop_framing(w, h):
-    spec = features.make_spec("pixels", size=16)
+    spec = make_spec("pixels", size=16)
     square = features.framed(bands(w, h), spec)
     assert square.shape == (16, 16, 3)
     assert (square == (0, 255, 0)).all()  # only the centred square, resized
@@ -46,12 +50,12 @@ def test_centre_crop_matches_crop_then_resize_by_hand():
     side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2
     expected = img.crop((left, top, left + side, top + side)).resize((24, 24), Image.Resampling.BILINEAR)
-    got = features.framed(np.asarray(img), features.make_spec("pixels", size=24))
+    got = features.framed(np.asarray(img), make_spec("pixels", size=24))
     assert np.array_equal(got, np.asarray(expected))
 
 
 def test_sketch_drawn_small_in_a_corner_is_like_drawn_large_in_the_middle():
-    spec = features.make_spec("hog", framing="sketch")
+    spec = make_spec("hog", framing="sketch")
     large = features.extract(doodle(280, (40, 40, 200), pen=6), spec)
     small_corner = features.extract(doodle(280, (5, 205, 60), pen=6), spec)
     small_other_corner = features.extract(doodle(280, (200, 10, 70), alpha=True, pen=6), spec)  # RGBA canvas
@@ -81,7 +85,7 @@ def test_sketch_square_is_centred_with_a_margin():
 
 def test_empty_sketch_is_refused():
     with pytest.raises(ValueError, match="empty"):
-        features.extract(np.full((50, 50, 3), 255, np.uint8), features.make_spec("hog", framing="sketch"))
+        features.extract(np.full((50, 50, 3), 255, np.uint8), make_spec("hog", framing="sketch"))
 
 
 @pytest.mark.parametrize("kwargs, dim", [
@@ -100,7 +104,7 @@ def test_empty_sketch_is_refused():
     ({"kind": "combined", "size": 96, "framing": "sketch"}, 512 + 25 * 36 + 4 * 59 + 8 * 8 * 3),
 ])
 def test_feature_dimensions(kwargs, dim):
-    spec = features.make_spec(**kwargs)
+    spec = make_spec(**kwargs)
     x = features.extract(np.asarray(Image.open(fixture_images("quickdraw", "cat", 1)[0]).convert("RGB")), spec)
     assert x.shape == (dim,) and x.dtype == np.float32 and np.isfinite(x).all()
     if spec["kind"] == "pixels":
@@ -109,7 +113,7 @@ def test_feature_dimensions(kwargs, dim):
 
 def test_combined_is_its_parts_side_by_side_on_the_framed_square():
     rgb = np.asarray(Image.open(fixture_images("rps", "paper", 1)[0]).convert("RGB"))
-    spec = features.make_spec("combined")
+    spec = make_spec("combined")
     square = features.framed(rgb, spec)
     parts = [features.extract(square, {**part, "framing": "crop"}) for part in spec["parts"]]
     assert np.array_equal(features.extract(rgb, spec), np.concatenate(parts))
@@ -119,16 +123,16 @@ def test_combined_is_its_parts_side_by_side_on_the_framed_square():
 
 def test_lbp_cells_are_square_roots_of_histograms():
     rgb = np.asarray(Image.open(fixture_images("face_mask", "with_mask", 1)[0]).convert("RGB"))
-    x = features.extract(rgb, features.make_spec("lbp")).reshape(16, 59)
+    x = features.extract(rgb, make_spec("lbp")).reshape(16, 59)
     assert np.allclose((x ** 2).sum(axis=1), 1.0, atol=1e-5) and x.min() >= 0
-    flat = features.extract(np.full((64, 64, 3), 128, np.uint8), features.make_spec("lbp")).reshape(16, 59)
+    flat = features.extract(np.full((64, 64, 3), 128, np.uint8), make_spec("lbp")).reshape(16, 59)
     assert np.allclose(flat[:, 57], 1.0)  # all neighbours >= centre: code 255, the last uniform label
 
 
 def test_gist_sees_orientation():
     stripes = np.zeros((64, 64, 3), np.uint8)
     stripes[:, ::8] = 255  # vertical lines: horizontal intensity changes
-    spec = features.make_spec("gist")
+    spec = make_spec("gist")
     x = features.extract(stripes, spec).reshape(4, 8, 16)  # scale, orientation, cell
     turned = features.extract(np.ascontiguousarray(stripes.transpose(1, 0, 2)), spec).reshape(4, 8, 16)
     assert x.min() >= 0 and np.isfinite(x).all()
@@ -137,14 +141,14 @@ def test_gist_sees_orientation():
 
 
 def test_grey_pixels_use_the_documented_weights():
-    spec = features.make_spec("pixels", size=4, color=False)
+    spec = make_spec("pixels", size=4, color=False)
     x = features.extract(np.full((4, 4, 3), (200, 100, 50), np.uint8), spec)
     assert np.allclose(x, round(0.299 * 200 + 0.587 * 100 + 0.114 * 50) / 255)
 
 
 def test_mirror_is_the_features_of_the_flipped_image():
     rgb = np.asarray(Image.open(fixture_images("rps", "scissors", 1)[0]).convert("RGB"))
-    spec = features.make_spec()
+    spec = make_spec()
     mirrored_square = np.ascontiguousarray(features.framed(rgb, spec)[:, ::-1])
     assert np.array_equal(features.extract(rgb, spec, mirror=True), features.from_framed(mirrored_square, spec))
     assert cosine(features.extract(rgb, spec, mirror=True), features.extract(rgb[:, ::-1], spec)) > 0.99
@@ -152,27 +156,27 @@ def test_mirror_is_the_features_of_the_flipped_image():
 
 
 def test_default_spec_is_the_best_measured_recipe():
-    assert features.make_spec() == features.DEFAULT_SPEC == {
+    assert make_spec() == CombinedSpec().to_json() == {
         "kind": "combined", "size": 64, "cell": 16, "color": True, "framing": "crop", "parts": [
             {"kind": "gist", "size": 64, "grid": 4, "scales": 4, "orients": 8},
             {"kind": "hog", "size": 64, "cell": 16, "bins": 9, "color": True, "channels": "max"},
             {"kind": "lbp", "size": 64, "grid": 2},
             {"kind": "pixels", "size": 8, "color": True}]}
     # the previous default stays selectable, unchanged
-    assert features.make_spec("hog") == {
+    assert make_spec("hog") == {
         "kind": "hog", "size": 64, "cell": 16, "bins": 9, "color": True, "framing": "crop"}
     s = TrainSettings()
     assert (s.model, s.features, s.augment, s.color) == ("svc", "combined", True, True)
     assert (s.svc_option("gamma"), s.svc_option("calibration_folds")) == (0.5, 3)
     assert (TrainSettings(features="hog").svc_option("gamma"), TrainSettings(features="hog").svc_option(
         "calibration_folds")) == (1.0, 5)
-    assert s.spec() == features.DEFAULT_SPEC
-    assert s.spec("sketch")["framing"] == "sketch"
-    assert TrainSettings(features="pixels").spec()["size"] == 16
+    assert s.spec_for(PHOTO) == CombinedSpec() and s.spec_for(PHOTO).to_json() == make_spec()
+    assert s.spec_for(SKETCH).framing == "sketch"
+    assert TrainSettings(features="pixels").spec_for(PHOTO).size == 16
 
 
 def test_spec_is_json_and_complete():
-    for spec in (features.make_spec(), features.make_spec("pixels", 20, False, "sketch")):
+    for spec in (make_spec(), make_spec("pixels", 20, False, "sketch")):
         again = json.loads(json.dumps(spec))
         assert again == spec
         img = doodle(64, (10, 10, 40))
@@ -194,11 +198,35 @@ def test_spec_is_json_and_complete():
     ({"kind": "combined", "size": 30, "cell": 15}, "Combined features need a size that is a multiple of 4"),
 ])
 def test_spec_validation(kwargs, says):
-    with pytest.raises(ValueError, match=says):
-        features.make_spec(**kwargs)
+    with pytest.raises(StudioError, match=says):
+        make_spec(**kwargs)
 
 
-def test_extract_many_stacks_float32():
-    imgs = [bands(30, 20), bands(20, 30)]
-    X = features.extract_many(imgs, features.make_spec("pixels", size=8))
-    assert X.shape == (2, 192) and X.dtype == np.float32
+@pytest.mark.parametrize("spec", [CombinedSpec(), CombinedSpec(96, color=False, framing="sketch"), HogSpec(),
+                                  PixelsSpec(20, False, "sketch"), *(cls() for cls in registry.SPECS.values())],
+                         ids=repr)
+def test_spec_round_trips_through_json_and_knows_itself(spec):
+    again = registry.from_json(json.loads(json.dumps(spec.to_json())))
+    assert again == spec and again.to_json() == spec.to_json()
+    assert spec.vector_length == len(spec.vector(spec.blank())) > 0
+    assert spec.describe() and all(isinstance(step, str) for step in spec.describe())
+    assert "numpy" in spec.needs()
+
+
+@pytest.mark.parametrize("edit, says", [
+    ({"cell": 0}, "cell"), ({"kind": "sift"}, "kind is not one of"), ({"size": 60}, "multiple of the cell"),
+    ({"bins": 0}, "bins"), ({"extra": 1}, "unknown field"), ({"parts": []}, "parts differs"),
+])
+def test_an_edited_spec_is_refused_with_what_differs(edit, says):
+    with pytest.raises(StudioError, match=says):
+        registry.from_json({**HogSpec().to_json(), **edit} if "parts" not in edit else
+                           {**CombinedSpec().to_json(), **edit})
+    with pytest.raises(StudioError, match="not a JSON object"):
+        registry.from_json(["hog"])
+
+
+def test_each_project_kind_offers_the_features_it_can_read():
+    assert PHOTO.feature_kinds()[0] == "combined" and "logmel" not in PHOTO.feature_kinds()
+    assert SOUND.feature_kinds() == ("logmel",)
+    with pytest.raises(StudioError, match="A sound project takes logmel features; got 'hog'"):
+        TrainSettings(features="hog").spec_for(SOUND)

@@ -11,8 +11,8 @@ import zipfile
 import pytest
 from PIL import Image
 
-from studio import transfer
 from studio.errors import StudioError
+from studio.samples import archives, transfer
 
 
 def _png(colour=(200, 30, 30)) -> bytes:
@@ -77,7 +77,7 @@ def test_zip_bomb_entry_is_skipped(store, tmp_path):
 
 
 def test_too_many_entries_is_refused(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(transfer, "MAX_ENTRIES", 20)
+    monkeypatch.setattr(archives, "MAX_ENTRIES", 20)
     src = _zip(tmp_path / "many.zip", {f"cat/{i}.png": _png() for i in range(21)})
     with pytest.raises(StudioError, match="21 entries"):
         transfer.import_into(store, "p", src)

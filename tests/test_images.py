@@ -7,8 +7,9 @@ import pytest
 from helpers import fixture_images, png_bytes
 from PIL import Image
 
-from studio import features, images
 from studio.errors import BadImage
+from studio.features import image_kernel as features
+from studio.samples import images
 
 
 def rgb(source) -> np.ndarray:

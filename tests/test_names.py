@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from studio.errors import InvalidName
-from studio.names import MAX_NAME, check_name, folder_for
+from studio.samples.names import MAX_NAME, check_name, folder_for
 
 
 @pytest.mark.parametrize("text", ["마스크", "Class 1", "  padded  ", "a", "x" * MAX_NAME, "Ünïcødé ✓", "a/b", ".."])

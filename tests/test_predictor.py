@@ -6,10 +6,10 @@ from helpers import fixture_images, make_project
 from PIL import Image
 
 from studio.errors import BadImage, StudioError
-from studio.predictor import Predictor, format_line
-from studio.settings import TrainSettings
-from studio.store import Store
-from studio.training import train
+from studio.model.predictor import Predictor, format_line
+from studio.model.settings import TrainSettings
+from studio.model.training import train
+from studio.samples.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from studio import features, images
 from studio.errors import BadImage, Conflict, InvalidName
-from studio.store import Store
+from studio.features import image_kernel as features
+from studio.features.image import CombinedSpec, PixelsSpec
+from studio.samples import images
+from studio.samples.store import Store
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -49,7 +51,7 @@ def test_any_project_and_class_name_is_safe(tmp_path_factory, name):
 def test_any_uint8_image_array_gives_features(arr):
     img = images.load(arr)
     assert img.mode == "RGB" and img.size == (arr.shape[1], arr.shape[0])
-    for spec in (features.make_spec(), features.make_spec("pixels", size=8)):
+    for spec in (CombinedSpec().json, PixelsSpec(8).json):
         v = features.extract(np.asarray(img), spec)
         assert v.dtype == np.float32 and np.isfinite(v).all()
 

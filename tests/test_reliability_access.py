@@ -70,7 +70,7 @@ def app_routes() -> list[tuple[str, str]]:
 
     import gradio as gr
 
-    from studio.store import Store
+    from studio.samples.store import Store
     from studio.ui import build
 
     tmp = Path(tempfile.mkdtemp(prefix="studio-routes-"))

@@ -16,8 +16,8 @@ import pytest
 from conftest import ARTIFACTS
 from reliability_kit import Server, Session, check_store, frames_saved, solid_png
 
-from studio.predictor import Predictor
-from studio.store import Store
+from studio.model.predictor import Predictor
+from studio.samples.store import Store
 
 pytestmark = pytest.mark.server
 

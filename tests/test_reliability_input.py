@@ -18,13 +18,13 @@ import pytest
 from helpers import fixture_images, make_project, png_bytes, run_cli
 from PIL import Image
 
-from studio import modelfile
 from studio.errors import StudioError, UnsafeFile
-from studio.export import export
-from studio.predictor import Predictor
-from studio.settings import TrainSettings
-from studio.store import Store
-from studio.training import train
+from studio.export.bundle import export
+from studio.model import modelfile
+from studio.model.predictor import Predictor
+from studio.model.settings import TrainSettings
+from studio.model.training import train
+from studio.samples.store import Store
 
 
 def bad_files(folder: Path) -> list[Path]:

@@ -12,7 +12,7 @@ import pytest
 from conftest import FIXTURES
 from helpers import clean_env, run_cli, run_without_studio
 
-from studio import sounds
+from studio.samples import sounds
 
 DIGITS = FIXTURES / "spoken_digits"
 LABELS = ("0", "1", "2")
@@ -148,7 +148,7 @@ def test_node_predict_mjs_prints_what_predict_py_prints(trained, node_modules, t
     from test_export_formats import AGREEMENT, write_agreement
     from test_export_runtimes import ROUNDING, TOLERANCE
 
-    from studio import formats
+    from studio.export import formats
 
     caps = trained["captures"]
     run_cli("export", "digits", "--out", tmp_path / "out", "--format", "joblib,onnx", captures=caps)

@@ -12,12 +12,15 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, data_set
 
-from studio import audio, featurize, sounds
-from studio.errors import BadImage, BadSound, StudioError
-from studio.predictor import Predictor
-from studio.settings import TrainSettings
-from studio.store import BACKGROUND
-from studio.training import train
+from studio.errors import BadImage, BadSample, BadSound, StudioError
+from studio.features import sound_kernel as audio
+from studio.features.sound import LogmelSpec
+from studio.kinds import PHOTO, SOUND
+from studio.kinds.sound import BACKGROUND
+from studio.model.predictor import Predictor
+from studio.model.settings import TrainSettings
+from studio.model.training import train
+from studio.samples import sounds
 
 DIGITS = FIXTURES / "spoken_digits"
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs Debian's ffmpeg")
@@ -78,7 +81,7 @@ def test_unreadable_sounds_are_refused_with_the_reason(tmp_path):
         sounds.load(b"RIFF\x00\x00\x00\x00WAVEjunk", "broken.wav")
     with pytest.raises(BadSound, match="30 s"):
         sounds.checked_clip(sounds.Clip(np.zeros(16000 * 31, np.float32), 16000), "long.wav")
-    assert issubclass(BadSound, BadImage)  # every handler of unreadable samples catches both
+    assert issubclass(BadSound, BadSample) and issubclass(BadImage, BadSample)  # one handler catches both
 
 
 @needs_ffmpeg
@@ -102,7 +105,7 @@ def test_garbage_is_refused_by_ffmpeg_without_a_traceback():
 
 def test_a_sound_project_starts_like_teachable_machines(store):
     project = store.create("voice", "sound")
-    assert project.kind == "sound"
+    assert project.kind.name == "sound"
     assert project.labels() == [BACKGROUND, "Class 2"] and BACKGROUND == "Background noise"
     assert TrainSettings.from_dict(project.settings()).features == "logmel"
     assert store.create("pics").labels() == ["Class 1", "Class 2"]
@@ -133,8 +136,8 @@ def test_split_finds_each_spoken_digit_and_skips_the_pauses():
     parts = sounds.split(rec)
     assert len(parts) == 3
     assert all(0.5 <= p.seconds <= 1.0 + 1e-9 for p in parts)
-    featured = [featurize.vector(p, audio.make_sound_spec()) for p in parts]
-    originals = [featurize.vector(sounds.load(w), audio.make_sound_spec()) for w in words]
+    featured = [LogmelSpec().vector(p) for p in parts]
+    originals = [LogmelSpec().vector(sounds.load(w)) for w in words]
     for i, got in enumerate(featured):  # each clip holds its own digit, not a neighbour's
         assert int(np.argmin([np.linalg.norm(got - o) for o in originals])) == i
 
@@ -179,7 +182,7 @@ def test_add_recording_stores_one_clip_per_sound(store):
 
 # ---- features -------------------------------------------------------------------------------------
 def test_features_are_fixed_size_finite_and_deterministic():
-    spec = audio.make_sound_spec()
+    spec = LogmelSpec().json
     dims = set()
     for clip in [sounds.load(p) for p in clips("1")[:3]] + [
             sounds.Clip(np.zeros(16000, np.float32), 16000),  # digital silence
@@ -196,7 +199,7 @@ def test_features_are_fixed_size_finite_and_deterministic():
 
 def test_features_hardly_depend_on_the_recording_rate_or_level():
     clip = sounds.load(clips("2")[0])
-    spec = audio.make_sound_spec()
+    spec = LogmelSpec().json
     base = audio.extract_sound(clip.samples, clip.sr, spec)
     for sr in (16000, 44100, 48000):
         other = clip.at(sr)
@@ -206,18 +209,17 @@ def test_features_hardly_depend_on_the_recording_rate_or_level():
 
 
 def test_impossible_sound_specs_are_refused():
-    with pytest.raises(ValueError, match="Unknown"):
-        audio.make_sound_spec(size=3)
-    with pytest.raises(ValueError):
-        audio.make_sound_spec(fmax=9000)
-    with pytest.raises(ValueError):
-        audio.make_sound_spec(frames=8)
+    with pytest.raises(TypeError, match="size"):
+        LogmelSpec(size=3)
+    with pytest.raises(ValueError, match="fmax"):
+        LogmelSpec(fmax=9000).checked()
+    with pytest.raises(ValueError, match="HOG cells"):
+        LogmelSpec(frames=8).checked()
 
 
 def test_training_variants_are_slower_and_faster_copies():
-    spec = audio.make_sound_spec()
-    assert featurize.variants(spec, True) == ("plain", "slow", "fast")
-    assert featurize.variants(spec, False) == ("plain",)
+    assert SOUND.variants(True) == ("plain", "slow", "fast")
+    assert SOUND.variants(False) == ("plain",)
     clip = sounds.load(clips("0")[0])
     assert sounds.augmented(clip, "slow").sr == 7200 and sounds.augmented(clip, "plain") is clip
 
@@ -225,7 +227,7 @@ def test_training_variants_are_slower_and_faster_copies():
 # ---- training and prediction ------------------------------------------------------------------------
 def test_a_sound_project_trains_and_predicts_like_an_image_project(sound_project, tmp_path):
     record = train(sound_project)
-    assert record.spec["kind"] == "logmel" and record.labels == ["0", "1", "2"]
+    assert record.spec == LogmelSpec() and record.labels == ["0", "1", "2"]
     test = record.metrics["test"]
     assert test["n"] == 6 and test["accuracy"] is not None and set(test["per_class"]) == {"0", "1", "2"}
     assert record.metrics["n_train"] == 30
@@ -245,8 +247,8 @@ def test_a_sound_project_trains_and_predicts_like_an_image_project(sound_project
 def test_image_features_cannot_train_a_sound_project(sound_project):
     with pytest.raises(StudioError, match="sound project takes logmel"):
         train(sound_project, TrainSettings(features="hog"))
-    with pytest.raises(StudioError, match="photo project takes hog or pixels"):
-        TrainSettings(features="logmel").spec_for("photo")
+    with pytest.raises(StudioError, match="photo project takes combined or hog or gist or lbp or pixels"):
+        TrainSettings(features="logmel").spec_for(PHOTO)
 
 
 def test_a_damaged_clip_is_named_when_training(sound_project):

@@ -16,10 +16,10 @@ from conftest import FIXTURES, ROOT
 from helpers import clean_env, fixture_images, run_cli
 from PIL import Image
 
-from studio.export import export
-from studio.settings import TrainSettings
-from studio.store import Store
-from studio.training import train
+from studio.export.bundle import export
+from studio.model.settings import TrainSettings
+from studio.model.training import train
+from studio.samples.store import Store
 
 # what predict.py may need, and scikit-learn's own dependencies, at studio's pinned versions
 STANDALONE = ("numpy", "pillow", "scikit-learn", "joblib", "opencv-python-headless", "scipy", "threadpoolctl")

@@ -11,9 +11,9 @@ import pytest
 from helpers import fixture_images
 from PIL import Image
 
-from studio import atomic
 from studio.errors import BadImage, Conflict, InvalidName, NotFound, StudioError
-from studio.store import SCHEMA, Store, default_root
+from studio.samples import atomic
+from studio.samples.store import SCHEMA, Store, default_root
 
 
 def files_under(root: Path) -> set[str]:
@@ -40,7 +40,7 @@ def test_list_rename_delete_projects(store):
     store.create("beta")
     store.create("Alpha", "sketch")
     assert store.names() == ["Alpha", "beta"]
-    assert store.project("alpha").kind == "sketch"  # found case-insensitively
+    assert store.project("alpha").kind.name == "sketch"  # found case-insensitively
     folder = store.project("beta").path
     store.rename("beta", "Gamma 감마")
     assert store.names() == ["Alpha", "Gamma 감마"]

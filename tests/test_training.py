@@ -8,12 +8,13 @@ from helpers import fixture_classes, fixture_images, make_project
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studio import modelfile
 from studio.errors import NotFound, StudioError, TrainingError, UnsafeFile
-from studio.predictor import Predictor
-from studio.settings import ITERATIVE, MODELS, TrainSettings
-from studio.store import Store
-from studio.training import check_counts, split, train
+from studio.kinds import PHOTO
+from studio.model import modelfile
+from studio.model.predictor import Predictor
+from studio.model.settings import ITERATIVE, MODELS, TrainSettings
+from studio.model.training import check_counts, split, train
+from studio.samples.store import Store
 
 QUICK = {"epochs": 15}  # the MLP's epochs; the other models ignore it
 
@@ -35,7 +36,7 @@ def test_every_model_kind_trains_and_its_top_class_is_its_prediction(projects, m
     p = projects[kind]
     record = train(p, TrainSettings(model=model, **QUICK))
     assert record.labels == p.labels()
-    assert record.spec["framing"] == ("sketch" if kind == "sketch" else "crop")
+    assert record.spec.framing == ("sketch" if kind == "sketch" else "crop")
     m = record.metrics
     assert m["n_train"] + m["n_test"] == sum(p.counts().values())
     assert m["test"]["accuracy"] is not None and 0.0 <= m["test"]["accuracy"] <= 1.0
@@ -58,12 +59,12 @@ def test_every_model_kind_trains_and_its_top_class_is_its_prediction(projects, m
 
 
 def test_training_accuracy_of_a_large_project_is_measured_on_a_sample(projects, monkeypatch):
-    import studio.training
+    import studio.model.training
 
     p = projects["photo"]
     whole = train(p, TrainSettings(model="knn", **QUICK)).metrics
     assert whole["train"]["n"] == whole["n_train"]
-    monkeypatch.setattr(studio.training, "TRAIN_SCORED", 5)
+    monkeypatch.setattr(studio.model.training, "TRAIN_SCORED", 5)
     sampled = train(p, TrainSettings(model="knn", **QUICK)).metrics
     assert sampled["train"]["n"] == 5 and sampled["n_train"] == whole["n_train"] > 5
     assert sampled["test"] == whole["test"]  # the held-back images are all scored, as before
@@ -179,13 +180,13 @@ def test_refuses_impossible_settings():
     with pytest.raises(StudioError, match="Unknown training setting"):
         TrainSettings.from_dict({"optimizer": "adam"})
     with pytest.raises(StudioError, match="multiple of the cell"):
-        TrainSettings(size=60).spec()
+        TrainSettings(size=60).spec_for(PHOTO)
 
 
 def test_svc_width_and_calibration_folds_follow_the_features():
     from sklearn.preprocessing import StandardScaler
 
-    from studio.models import make_estimator
+    from studio.model.estimators import make_estimator
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 6)) * [1, 2, 3, 4, 5, 0]  # a constant column, as blank image corners give

@@ -12,7 +12,7 @@ from helpers import fixture_classes, fixture_images, make_project, make_tm, png_
 from PIL import Image
 
 from studio.errors import StudioError
-from studio.transfer import import_into, save_tm, save_zip
+from studio.samples.transfer import import_into, save_tm, save_zip
 
 
 def counts(project):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..store import Store
+from studio.samples.store import Store
+
 from . import assets, camera, classes, export, hood, project_bar, sketch, sound, train
 from .common import REMEMBER, Studio
 

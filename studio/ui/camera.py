@@ -18,10 +18,11 @@ from urllib.parse import quote
 import gradio as gr
 import numpy as np
 
-from .. import images
-from ..errors import StudioError
-from ..store import Project
-from .common import Studio, class_by_folder, esc, guard
+from studio.errors import StudioError
+from studio.samples import images
+from studio.samples.store import Project
+
+from .common import HOME, Studio, class_by_folder, esc, guard
 from .predictors import ranked
 
 STREAM_EVERY = 0.1  # s between frames: ~10 per second reach the model and the recorder
@@ -85,7 +86,7 @@ def listen(st: Studio) -> None:
         times.append(t0)
         p = st.project_or_none(folder)
         rec, bump = gr.skip(), gr.skip()
-        photo = p is not None and p.kind == "photo"
+        photo = p is not None and p.kind.page == HOME
         if photo and target.startswith(SNAP) and target != cam.get("snap"):
             cam["snap"] = target  # one frame per click: the first one taken after it
             rec, bump = _snapshot(p, target.split(":")[1], frame), v + 1
@@ -94,7 +95,7 @@ def listen(st: Studio) -> None:
         if not target and cam.get("rec"):  # the button was released: show the new images on the card
             label, n = cam.pop("rec")
             rec, bump = f"Saved {n} image{'s' if n != 1 else ''} to **{esc(label)}**.", v + 1
-        conf = predict(st, p, frame) if p is None or p.kind == "photo" else "This is a sketch project"
+        conf = predict(st, p, frame) if p is None or photo else f"This is a {p.kind} project"
         ms = (time.time() - t0) * 1000
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
         if isinstance(conf, dict):
@@ -113,12 +114,11 @@ def listen(st: Studio) -> None:
     def on_project(folder: str, cam: dict):
         p = st.project_or_none(folder)
         cam.pop("cleared", None)
-        sketch = p is not None and p.kind != "photo"  # sketch and sound projects have their own pages
-        note = "" if not sketch else (
-            f"This is a sketch project: draw its images and try the model on the "
-            f"[sketch page](/sketch?project={quote(p.folder)}).") if p.kind == "sketch" else (
-            f"This is a sound project: record and upload clips, train and listen live on the "
-            f"[sound page](/sound?project={quote(p.folder)}).")
+        elsewhere = p is not None and p.kind.page != HOME  # sketch and sound projects have their own pages
+        note = "" if not elsewhere else (
+            f"This is a {p.kind} project: record its {p.kind.nouns}, train and try the model on the "
+            f"[{p.kind} page]({p.kind.page}?project={quote(p.folder)}).")
+        sketch = elsewhere
         return gr.Column(visible=not sketch), gr.Markdown(note, visible=sketch), gr.Column(visible=not sketch), None, ""
 
     project.change(on_project, [project, state],

@@ -15,12 +15,13 @@ from urllib.parse import quote, urlencode
 
 import gradio as gr
 
-from .. import transfer
-from ..errors import Conflict, StudioError
-from ..names import folder_for
-from ..store import ClassInfo, Project
+from studio.errors import Conflict, StudioError
+from studio.samples import transfer
+from studio.samples.names import folder_for
+from studio.samples.store import ClassInfo, Project
+
 from . import thumbs
-from .common import Studio, class_by_folder, esc, guard
+from .common import HOME, Studio, class_by_folder, esc, guard
 
 MAX_THUMBS = 60
 UPLOAD_TYPES = ["image", ".zip"]
@@ -35,10 +36,10 @@ def render(st: Studio) -> None:
             if p is None:
                 gr.Markdown("Choose or create a project to start.", elem_id="no-project")
                 return
-            if p.kind == "sound":  # its clips are listed, played and recorded on the sound page
+            if not p.kind.teachable_file:  # its samples are listed, played and recorded on its own page
                 gr.Markdown(f"Classes: {esc(', '.join(f'{k.label} ({k.count})' for k in p.classes()))}. "
-                            f"[Open the sound page](/sound?project={quote(p.folder)}) to record, upload and "
-                            "play clips.", elem_id="sound-classes")
+                            f"[Open the {p.kind} page]({p.kind.page}?project={quote(p.folder)}) to record, upload "
+                            f"and play {p.kind.nouns}.", elem_id="sound-classes")
                 return
             for i, info in enumerate(p.classes()):
                 _card(st, p, i, info)
@@ -81,7 +82,7 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
             enabled = gr.Checkbox(info.enabled, label="Use", container=False, scale=0, min_width=70, interactive=True,
                                   elem_id=f"enabled-{i}", elem_classes="use-class")
         with gr.Row():
-            if p.kind == "photo":
+            if p.kind.page == HOME:
                 gr.Button("● Hold to record", size="sm", min_width=0, scale=2, elem_id=f"hold-{i}",
                           elem_classes=["hold-btn", f"cls-{folder}"])
                 gr.Button("Snapshot", size="sm", min_width=0, elem_id=f"snap-{i}",

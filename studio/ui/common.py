@@ -12,11 +12,13 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import NotFound, StudioError
-from ..store import ClassInfo, Project, Store
+from studio.errors import NotFound, StudioError
+from studio.samples.store import ClassInfo, Project, Store
+
 from .predictors import Predictors
 
 log = logging.getLogger("studio.ui")
+HOME = "/"  # the studio page's route: photo projects record here, other kinds on their own pages
 # The browser remembers its last project (in localStorage), so a reload reopens it.
 REMEMBER = {"storage_key": "studio-project", "secret": "studio-project"}
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import modelfile
-from ..export import export
-from ..formats import FORMATS
+from studio.export.bundle import export
+from studio.export.formats import FORMATS
+from studio.model import modelfile
+
 from .common import Studio, esc, guard
 
 

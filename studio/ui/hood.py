@@ -7,8 +7,9 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from .. import modelfile, training
-from ..store import Project
+from studio.model import modelfile, training
+from studio.samples.store import Project
+
 from .common import Studio, esc, guard
 from .train import settings_of
 

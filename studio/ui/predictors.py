@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from .. import modelfile
-from ..predictor import Predictor
-from ..store import Project
+from studio.model import modelfile
+from studio.model.predictor import Predictor
+from studio.samples.store import Project
 
 
 class Predictors:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .common import Studio, esc, guard
+from studio.kinds import KINDS
 
-KINDS = [("Photos: webcam and image files", "photo"), ("Sketches: a drawing pad", "sketch"),
-         ("Sounds: microphone and audio files", "sound")]
+from .common import HOME, Studio, esc, guard
+
+KIND_CHOICES = [(k.title, k.name) for k in KINDS.values()]
 
 
 def render(st: Studio) -> None:
@@ -19,7 +20,7 @@ def render(st: Studio) -> None:
     with gr.Row(visible=False, elem_id="new-row", equal_height=True) as new_row:
         name = gr.Textbox(label="New project name", placeholder="e.g. Rock paper scissors", scale=3,
                           max_length=64, elem_id="new-name")
-        kind = gr.Radio(KINDS, value="photo", label="Kind", scale=3, elem_id="new-kind")
+        kind = gr.Radio(KIND_CHOICES, value=KIND_CHOICES[0][1], label="Kind", scale=3, elem_id="new-kind")
         create = gr.Button("Create", variant="primary", scale=1, elem_id="create-project")
         cancel_new = gr.Button("Cancel", scale=1)
     with gr.Row(visible=False, elem_id="rename-row", equal_height=True) as rename_row:
@@ -41,7 +42,7 @@ def listen(st: Studio) -> None:
     rows = [c["new_row"], c["rename_row"], c["delete_row"]]
 
     def choices() -> list[tuple[str, str]]:
-        return [(p.name + (f" ({p.kind})" if p.kind != "photo" else ""), p.folder) for p in st.store.projects()]
+        return [(p.name + (f" ({p.kind})" if p.kind.page != HOME else ""), p.folder) for p in st.store.projects()]
 
     def selected(folder: str) -> tuple:
         """Dropdown, selection and the browser's memory of it, all pointing at ``folder``."""

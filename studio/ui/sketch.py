@@ -8,11 +8,14 @@ import hashlib
 import gradio as gr
 import numpy as np
 
-from .. import features, modelfile
+from studio.features import image_kernel as features
+from studio.model import modelfile
+
 from .common import REMEMBER, Studio, esc, guard
 from .predictors import ranked
 from .train import TRAIN, TRAINING, run, summary
 
+ROUTE = "/sketch"
 # Clear the pad for the next drawing and pick the brush again (clearing drops the tool).
 CLEAR_JS = """() => {
   const pad = document.querySelector('#sketchpad');
@@ -60,7 +63,7 @@ def listen(st: Studio, demo: gr.Blocks) -> None:
 
     def state_of(folder: str, wanted_class: str = "") -> tuple:
         """Dropdown, class choice, counts and status for the sketch project ``folder``."""
-        sketches = [p for p in st.store.projects() if p.kind == "sketch"]
+        sketches = [p for p in st.store.projects() if p.kind.page == ROUTE]
         p = next((q for q in sketches if q.folder == folder), sketches[0] if sketches else None)
         if p is None:
             return (gr.Dropdown(choices=[], value=None), gr.Radio(choices=[], value=None), "", "",

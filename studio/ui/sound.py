@@ -13,14 +13,17 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import modelfile, sounds
-from ..errors import StudioError
-from ..store import ClassInfo, Project
+from studio.errors import StudioError
+from studio.model import modelfile
+from studio.samples import sounds
+from studio.samples.store import ClassInfo, Project
+
 from . import export, hood
 from .classes import wire_rename
 from .common import REMEMBER, Studio, class_by_folder, esc, guard
 from .train import TRAIN, TRAINING, run, summary
 
+ROUTE = "/sound"
 STREAM_EVERY = 0.25  # s of audio per chunk: the live bars update 4 times per second
 MAX_CLIPS = 200  # clips listed per card (newest first)
 LONG = 1.5 * sounds.CLIP_SECONDS  # an uploaded file longer than this is split into clips
@@ -74,7 +77,7 @@ def render(st: Studio) -> None:
 
 def _sound_project(st: Studio, folder: str | None) -> Project | None:
     p = st.project_or_none(folder)
-    return p if p is not None and p.kind == "sound" else None
+    return p if p is not None and p.kind.page == ROUTE else None
 
 
 def _card(st: Studio, p: Project, i: int, info: ClassInfo, project: gr.State, version: gr.State) -> None:
@@ -181,7 +184,7 @@ def listen(st: Studio, demo: gr.Blocks) -> None:
 
     def state_of(folder: str) -> tuple:
         """Dropdown, project and training status for the sound project ``folder`` (or the first)."""
-        ours = [p for p in st.store.projects() if p.kind == "sound"]
+        ours = [p for p in st.store.projects() if p.kind.page == ROUTE]
         p = next((q for q in ours if q.folder == folder), ours[0] if ours else None)
         if p is None:
             return gr.Dropdown(choices=[], value=None), "", "No sound project yet: [create one](/) (kind *Sounds*)."

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import images
+from studio.samples import images
 
 SIZE = 96
 SUFFIX = ".jpg"

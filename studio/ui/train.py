@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import modelfile, training
-from ..errors import StudioError
-from ..modelfile import ModelRecord
-from ..settings import MODELS, TrainSettings, defaults_for
-from ..store import Project
+from studio.errors import StudioError
+from studio.features import registry
+from studio.model import modelfile, training
+from studio.model.modelfile import ModelRecord
+from studio.model.settings import MODELS, TrainSettings
+from studio.samples.store import Project
+
 from .common import Studio, esc, guard
 
-FEATURES = [("Combined: GIST, HOG, LBP and colour (best measured)", "combined"),
-            ("HOG: shapes and edges", "hog"), ("GIST: layout of textures", "gist"),
-            ("LBP: local texture", "lbp"), ("Pixels: the downsampled image", "pixels"),
-            ("Log-mel spectrogram (sound projects)", "logmel")]
+FEATURES = [(spec.title, name) for name, spec in registry.SPECS.items()]
 FIELDS = ("model", "features", "size", "color", "augment", "epochs", "batch_size", "learning_rate", "hidden", "C", "k")
 TRAIN, TRAINING = "Train model", "Training…"
 
@@ -77,7 +76,7 @@ def run(st: Studio, folder: str, values: tuple | None, progress: gr.Progress) ->
     p = st.project(folder)
     settings = with_values(p, values) if values is not None else settings_of(p)
     p.set_settings(settings.to_dict())
-    progress(0, desc="Reading images")
+    progress(0, desc=f"Reading {p.kind.nouns}")
     return training.train(p, settings, progress=lambda i, n, msg: progress((i, n), desc=msg))
 
 
@@ -102,13 +101,20 @@ def listen(st: Studio) -> None:
         d = s.to_dict()
         return [d[f] for f in FIELDS]
 
+    def feature_choices(values: list, p: Project | None) -> list:
+        """The settings' values, the Features radio offering only what the project kind can use."""
+        allowed = p.kind.feature_kinds() if p is not None else registry.SPECS
+        i = FIELDS.index("features")
+        values[i] = gr.Radio(choices=[(registry.SPECS[k].title, k) for k in allowed], value=values[i])
+        return values
+
     @guard
     def on_project(folder: str) -> list:
         p = st.project_or_none(folder)
         if p is None:
             return [*values_of(TrainSettings()), ""]
         info = modelfile.info(p.model_dir) if modelfile.exists(p.model_dir) else None
-        return [*values_of(settings_of(p)), summary(info)]
+        return [*feature_choices(values_of(settings_of(p)), p), summary(info)]
 
     project.change(on_project, [project], [*w.values(), c["train_status"]])
 
@@ -127,7 +133,7 @@ def listen(st: Studio) -> None:
     @guard
     def reset(folder: str) -> list:
         p = st.project(folder)
-        defaults = TrainSettings(**defaults_for(p.kind))
+        defaults = TrainSettings(**p.kind.default_settings())
         p.set_settings(defaults.to_dict())
         return values_of(defaults)
 

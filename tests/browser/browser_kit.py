@@ -253,7 +253,7 @@ def new_project(page, captures: Path, name: str, kind: str) -> None:
     """Create a project of ``kind`` ("Photos", "Sketches", "Sounds") from the project bar."""
     from playwright.sync_api import expect
 
-    from studio.store import Store
+    from studio.samples.store import Store
 
     if Store(captures).projects():  # once the page has opened the last project, ask for a new one
         expect(page.locator("#project-choice input")).not_to_have_value("")

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from studio.store import Store
+from studio.samples.store import Store
 
 from .browser_kit import field, new_project
 

@@ -22,7 +22,7 @@ import pytest
 from helpers import run_without_studio
 from playwright.sync_api import Page, expect
 
-from studio.store import Store
+from studio.samples.store import Store
 
 from .browser_kit import CHROMIUM, chromium_args, download_export, field, new_project, save_json
 

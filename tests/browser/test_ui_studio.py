@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from studio.store import Store
+from studio.samples.store import Store
 
 from .browser_kit import (
     STRIP,

@@ -10,7 +10,12 @@ spec's rate, keep the loudest ``seconds``, peak-normalise, log-mel spectrogram f
 then (a) MFCCs with their per-clip mean removed, stretched to ``frames`` frames, (b) their
 per-coefficient spread, (c) a histogram of oriented gradients of the stretched log-mel
 image (formant movements, which depend less on the speaker than absolute levels do) and
-(d) the clip's level in dB.
+(d) the clip's level in dB. The spec, with its checks and description, is
+``studio.features.sound.LogmelSpec``.
+
+Its JavaScript twin is ``studio/export/templates/predict.mjs`` (loadWav, resamplePoly, logmel,
+hog2d, extractSound): a change here is a change there, and tests/test_export_runtimes.py
+checks that both give the same numbers.
 """
 
 from __future__ import annotations
@@ -20,34 +25,7 @@ import warnings
 
 import numpy as np
 
-SOUND_KINDS = ("logmel",)
-SOUND_SPEC = {
-    "kind": "logmel", "sr": 16000, "seconds": 1.0, "win": 400, "hop": 160, "n_fft": 512,
-    "n_mels": 40, "fmin": 20.0, "fmax": 8000.0, "floor_db": 30.0, "trim_db": 20.0,
-    "frames": 32, "mfcc": 13, "hog_cell": 8, "hog_bins": 9,
-}
 SILENCE_DB = -100.0  # the level reported for a clip of digital silence
-
-
-def make_sound_spec(**changes) -> dict:
-    """A complete sound spec: the defaults with ``changes``; raises ValueError on impossible ones."""
-    unknown = set(changes) - set(SOUND_SPEC)
-    if unknown:
-        raise ValueError(f"Unknown sound feature setting(s): {', '.join(sorted(unknown))}.")
-    spec = {**SOUND_SPEC, **changes}
-    if spec["kind"] not in SOUND_KINDS:
-        raise ValueError(f"Sound feature kind must be one of {', '.join(SOUND_KINDS)}; got {spec['kind']!r}.")
-    for key in ("sr", "win", "hop", "n_fft", "n_mels", "frames", "mfcc", "hog_cell", "hog_bins"):
-        spec[key] = int(spec[key])
-    for key in ("seconds", "fmin", "fmax", "floor_db", "trim_db"):
-        spec[key] = float(spec[key])
-    if not (8000 <= spec["sr"] <= 48000 and 0.25 <= spec["seconds"] <= 10):
-        raise ValueError("Sound features need a sample rate from 8000 to 48000 Hz and 0.25 to 10 seconds.")
-    if not (0 < spec["hop"] <= spec["win"] <= spec["n_fft"] and 0 <= spec["fmin"] < spec["fmax"] <= spec["sr"] / 2):
-        raise ValueError("Sound features need 0 < hop <= win <= n_fft and 0 <= fmin < fmax <= sr / 2.")
-    if not (2 * spec["hog_cell"] <= min(spec["n_mels"], spec["frames"]) and 1 <= spec["mfcc"] <= spec["n_mels"]):
-        raise ValueError("Sound features need 1 <= mfcc <= n_mels and two HOG cells along each axis.")
-    return spec
 
 
 def load_wav(file) -> tuple[np.ndarray, int]:

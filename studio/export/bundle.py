@@ -15,10 +15,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, atomic, features, featurize, modelfile
-from .errors import StudioError
-from .formats import DEFAULT_FORMATS, FORMATS
-from .names import folder_for
+from studio import __version__, kinds
+from studio.errors import StudioError
+from studio.export.formats import DEFAULT_FORMATS, FORMATS
+from studio.model import modelfile
+from studio.samples import atomic
+from studio.samples.names import folder_for
 
 
 def default_out() -> Path:
@@ -31,17 +33,16 @@ def metadata(record: modelfile.ModelRecord, files: dict[str, list[str]], extra: 
     return {
         # Teachable Machine's names, where they mean the same thing
         "labels": record.labels,
-        "imageSize": record.spec.get("size"),
+        "imageSize": record.spec.json.get("size"),
         "modelName": record.project_name,
         "timeStamp": now,
         "packageName": "studio",
         "packageVersion": __version__,
-        **({"wordLabels": record.labels} if featurize.is_sound(record.spec) else {}),  # TM's audio name
+        **kinds.for_spec(record.spec).export_names(record.labels),
         # studio's own
-        "feature_spec": record.spec,
-        "preprocessing": describe(record.spec),
-        **({} if featurize.is_sound(record.spec) else
-           {"sketch_framing": {"ink_below": features.SKETCH_INK, "margin": features.SKETCH_MARGIN}}),
+        "feature_spec": record.spec.to_json(),
+        "preprocessing": record.spec.describe(),
+        **record.spec.metadata(),
         "model_id": record.id,
         "trained": record.created,
         "settings": record.settings,
@@ -52,65 +53,6 @@ def metadata(record: modelfile.ModelRecord, files: dict[str, list[str]], extra: 
         "versions": {**record.versions, "exported_with_python": platform.python_version()},
         **(extra or {}),
     }
-
-
-def describe(spec: dict) -> list[str]:
-    """The input-to-vector steps in words, for programs that reimplement them."""
-    if featurize.is_sound(spec):
-        from .sounds import describe as describe_sound
-
-        return describe_sound(spec)
-    steps = ["decode the image; apply EXIF rotation; flatten transparency onto white with Pillow's "
-             "alpha_composite; convert to 8-bit RGB"]
-    if spec.get("framing") == "sketch":
-        steps.append(f"crop to the bounding box of pixels whose smallest channel is below {features.SKETCH_INK}; "
-                     f"pad with white to a centred square with a margin of round({features.SKETCH_MARGIN} * "
-                     "the longer side) (at least 1 px)")
-    else:
-        steps.append("crop the largest centred square (offsets rounded down)")
-    steps.append(f"resize to {spec['size']}x{spec['size']} with Pillow's BILINEAR filter (skip if already that size)")
-    if spec["kind"] != "combined":
-        return steps + [_describe_kind(spec)]
-    steps.append("concatenate these float32 vectors, in this order:")
-    for part in spec["parts"]:
-        resize = "" if part["size"] == spec["size"] else \
-            f"resize to {part['size']}x{part['size']} with Pillow's BILINEAR filter, then "
-        steps.append(f"- {resize}{_describe_kind(part)}")
-    return steps
-
-
-def _describe_kind(spec: dict) -> str:
-    grey = "grey = round(0.299 R + 0.587 G + 0.114 B) in float32"
-    kind = spec["kind"]
-    if kind == "pixels":
-        colour = "RGB, row-major, channels last" if spec.get("color", True) else grey
-        return f"take the pixels as float32 / 255 ({colour}) and flatten"
-    if kind == "gist":
-        o = spec["orients"]
-        return (f"GIST of the grey image ({grey}): log(1 + grey); subtract a Gaussian blur (sigma "
-                f"{features.GIST_SIGMA:g} px, as a product with numpy.fft.rfft2 of the image); divide by "
-                "sqrt(the same blur of its square + 0.01); filter with "
-                f"{spec['scales']} x {o} even log-Gabor filters (centre 0.35 / 2**s cycles per pixel, "
-                f"bandwidth ratio 1.6, orientation pi * o / {o}, angular sigma pi / {o} / 1.2) in the "
-                f"rfft2 domain (float32); mean |response| over a {spec['grid']}x{spec['grid']} grid of cells; "
-                "square root; filters in order, cells row by row")
-    if kind == "lbp":
-        g = spec["grid"]
-        return (f"LBP of the grey image ({grey}): 8 neighbours (radius 1, bit 0 top-left, clockwise), "
-                "a bit set when the neighbour >= the centre; the 58 uniform codes in increasing order, "
-                f"all others as a 59th label; per cell of a {g}x{g} grid over the interior (edges at "
-                f"int(linspace(0, side - 2, {g + 1}))), a 59-bin histogram divided by its sum; square root; "
-                "cells row by row")
-    c = spec["cell"]
-    if not spec.get("color", True):
-        planes = f"the {grey} image"
-    elif spec.get("channels") == "max":
-        planes = "the RGB image (OpenCV takes each pixel's gradient from the channel where it is strongest)"
-    else:
-        planes = "each of R, G, B separately, concatenated"
-    return (f"OpenCV 4 HOGDescriptor(win={spec['size']}, block={2 * c}, stride={c}, cell={c}, "
-            f"bins={spec.get('bins', 9)}; unsigned gradients, no gamma correction, Gaussian window "
-            f"sigma {c / 2:g}, L2-Hys 0.2) on {planes}; float32")
 
 
 @dataclass

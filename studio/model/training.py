@@ -12,13 +12,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_limits
 
-from . import featurize, modelfile
-from .cache import FeatureCache
-from .errors import TrainingError
-from .evaluation import score
-from .models import make_estimator
-from .settings import ITERATIVE, TrainSettings
-from .store import Project
+from studio.errors import TrainingError
+from studio.features.cache import FeatureCache
+from studio.kinds import PHOTO, Kind
+from studio.model import modelfile
+from studio.model.estimators import make_estimator
+from studio.model.evaluation import score
+from studio.model.settings import ITERATIVE, TrainSettings
+from studio.samples.store import Project
 
 MIN_PER_CLASS = 2
 Progress = Callable[[int, int, str], None]
@@ -94,7 +95,7 @@ def _fit_epochs(pipe, X, y, settings, labels, X_test, y_test, progress) -> dict:
     return {k: v for k, v in hist.items() if v}
 
 
-def check_counts(counts: dict[str, int], project_name: str) -> None:
+def check_counts(counts: dict[str, int], project_name: str, kind: Kind = PHOTO) -> None:
     if len(counts) < 2:
         raise TrainingError(
             f"Project {project_name!r} has {len(counts)} enabled class(es), but training needs at "
@@ -103,8 +104,8 @@ def check_counts(counts: dict[str, int], project_name: str) -> None:
     for label, n in counts.items():
         if n < MIN_PER_CLASS:
             raise TrainingError(
-                f"Class {label!r} has {n} image{'s' if n != 1 else ''}, but training needs at least "
-                f"{MIN_PER_CLASS} per class: add images or disable the class."
+                f"Class {label!r} has {kind.count(n)}, but training needs at least "
+                f"{MIN_PER_CLASS} per class: add {kind.nouns} or disable the class."
             )
 
 
@@ -118,18 +119,19 @@ def train(project: Project, settings: TrainSettings | None = None,
     """Train on the project's enabled classes, score the held-back images, save the model."""
     settings = (settings or TrainSettings.from_dict(project.settings())).checked()
     classes = [c for c in project.classes() if c.enabled]
-    check_counts({c.label: c.count for c in classes}, project.name)
+    kind = project.kind
+    check_counts({c.label: c.count for c in classes}, project.name, kind)
     labels = [c.label for c in classes]
     samples = [s for c in classes for s in project.samples(c.label)]
     y = np.array([s.label for s in samples], dtype=object)
-    spec = settings.spec_for(project.kind)
+    spec = settings.spec_for(kind)
     report = _stages(progress, n_images=len(samples), n_fit=settings.epochs if settings.model in ITERATIVE else 1)
 
     t0 = time.perf_counter()
     cache = FeatureCache(project.cache_dir, spec)
-    variants = featurize.variants(spec, settings.augment)
+    variants = kind.variants(settings.augment)
     try:
-        vecs = cache.vectors([s.path for s in samples], variants, progress=report("read"))
+        vecs = cache.vectors([s.path for s in samples], variants, progress=report("read"), noun=kind.noun)
     except Exception as e:  # unreadable images: name them, train nothing
         raise TrainingError(str(e)) from None
     cache.save(keep=[s.path for s in project.samples()])
@@ -180,7 +182,7 @@ def projection(project: Project, settings: TrainSettings | None = None) -> dict:
     spec = settings.spec_for(project.kind)
     samples = [s for c in project.classes() if c.enabled for s in project.samples(c.label)]
     if len(samples) < 3:
-        raise TrainingError("Add at least 3 images to see your data on a map.")
+        raise TrainingError(f"Add at least 3 {project.kind.nouns} to see your data on a map.")
     X = FeatureCache(project.cache_dir, spec).vectors([s.path for s in samples])["plain"]
     xy = PCA(n_components=2, random_state=0).fit_transform(StandardScaler().fit_transform(X))
     return {"x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "label": [s.label for s in samples],

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio
-from .errors import BadSound
+from studio.errors import BadSound
+from studio.features import sound_kernel
 
 STORE_RATE = 16000  # samples are stored as 16-bit PCM mono WAV at this rate
 CLIP_SECONDS = 1.0  # the length of a recorded clip, as in Teachable Machine
@@ -49,7 +49,7 @@ class Clip:
         """This clip resampled to ``sr`` Hz."""
         if sr == self.sr:
             return self
-        return Clip(audio.resample(self.samples, self.sr, sr).astype(np.float32), sr)
+        return Clip(sound_kernel.resample(self.samples, self.sr, sr).astype(np.float32), sr)
 
 
 SoundSource = Clip | tuple | bytes | str | Path
@@ -74,7 +74,7 @@ def from_array(data, sr, name: str = "array") -> Clip:
         raise BadSound(f"{name} has shape {arr.shape} and type {arr.dtype}; expected (n,) or (n, channels) samples.")
     if arr.shape[0] / sr > MAX_SECONDS:
         raise BadSound(f"{name} is {arr.shape[0] / sr:.0f} s long; studio reads at most {MAX_SECONDS:.0f} s.")
-    return Clip(audio.as_mono_float(arr), sr)
+    return Clip(sound_kernel.as_mono_float(arr), sr)
 
 
 def load(source: SoundSource, name: str | None = None) -> Clip:
@@ -111,7 +111,7 @@ def decode(data: bytes, name: str) -> Clip:
     problem = "is not a WAV file"
     if data[:4] in (b"RIFF", b"RF64") and data[8:12] == b"WAVE":
         try:
-            samples, sr = audio.load_wav(io.BytesIO(data))
+            samples, sr = sound_kernel.load_wav(io.BytesIO(data))
             clip = from_array(samples, sr, name)
             if clip.samples.size == 0:
                 raise BadSound(f"{name} holds no samples.")
@@ -227,6 +227,7 @@ def augmented(clip: Clip, variant: str) -> Clip:
 
 
 # ---- pictures -------------------------------------------------------------------------------------
+PICTURE = {"sr": 16000, "win": 400, "hop": 160, "n_fft": 512, "n_mels": 40, "fmin": 20.0, "fmax": 8000.0}
 _COLOURS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], float)
 
 
@@ -255,39 +256,14 @@ def spectrogram_image(clip: Clip, width: int = 160, height: int = 64) -> np.ndar
     """(height, width, 3) uint8: the log-mel spectrogram (low pitches at the bottom), 80 dB range."""
     from PIL import Image
 
-    spec = audio.make_sound_spec()
-    x = clip.at(spec["sr"]).samples.astype(np.float64)
-    S = audio.logmel(x, spec)
+    x = clip.at(PICTURE["sr"]).samples.astype(np.float64)
+    S = sound_kernel.logmel(x, PICTURE)
     S = np.clip((S - (S.max() - 80.0)) / 80.0, 0.0, 1.0)[::-1]
     pos = S * (len(_COLOURS) - 1)
     i = np.minimum(pos.astype(int), len(_COLOURS) - 2)
     f = (pos - i)[..., None]
     rgb = (_COLOURS[i] * (1 - f) + _COLOURS[i + 1] * f).astype(np.uint8)
     return np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BILINEAR))
-
-
-def describe(spec: dict) -> list[str]:
-    """The sound-to-vector steps in words, for programs that reimplement them."""
-    s = spec
-    frames = f"{s['frames']} frames"
-    return [
-        "decode the WAV file to float samples in [-1, 1] (integers divided by 2^(bits-1); 8-bit: (x-128)/128); "
-        "average the channels",
-        f"resample to {s['sr']} Hz (scipy.signal.resample_poly); subtract the mean",
-        f"keep the {s['seconds']:g} s with the most energy; note its RMS and peak level in dBFS (silence: -100)",
-        "divide by the peak absolute sample",
-        f"log-mel power spectrogram: Hann window of {s['win']} samples, hop {s['hop']}, FFT size {s['n_fft']}, "
-        f"{s['n_mels']} triangular HTK-mel filters from {s['fmin']:g} to {s['fmax']:g} Hz, 10*log10(max(power, 1e-10))",
-        f"floor every value at {s['floor_db']:g} dB below the maximum; keep the frames from the first to the last "
-        f"whose loudest band is within {s['trim_db']:g} dB of the maximum",
-        f"MFCC: the first {s['mfcc']} orthonormal DCT-II coefficients over the bands; subtract each "
-        f"coefficient's mean over time; stretch to {frames} by linear interpolation; flatten coefficient-major",
-        "append each coefficient's standard deviation over time (after the mean removal)",
-        f"stretch the floored log-mel image to {frames}; append its histogram of oriented gradients: "
-        f"central differences, unsigned orientation in {s['hog_bins']} bins with linear vote between bins, "
-        f"{s['hog_cell']}x{s['hog_cell']} cells, 2x2-cell blocks with stride one cell, L2-Hys (clip 0.2)",
-        "append the RMS and peak level in dBFS; float32",
-    ]
 
 
 # ---- live input -----------------------------------------------------------------------------------
@@ -363,7 +339,7 @@ class Listener:
         self.predictor = predictor
         self.threshold = float(threshold)
         self.every = float(every)
-        self.window = SlidingWindow(float(predictor.spec.get("seconds", CLIP_SECONDS)))
+        self.window = SlidingWindow(float(getattr(predictor.spec, "seconds", CLIP_SECONDS)))
         self._last = -np.inf
 
     def hear(self, chunk: SoundSource) -> Heard | None:

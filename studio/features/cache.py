@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import zipfile
 from collections.abc import Callable
@@ -16,14 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import atomic, featurize
-from .errors import BadImage
+from studio.errors import BadSample
+from studio.features.spec import FeatureSpec
+from studio.samples import atomic
 
 Progress = Callable[[int, int, str], None]
 
 
-def spec_key(spec: dict) -> str:
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+def spec_key(spec: FeatureSpec) -> str:
+    return hashlib.sha256(spec.key().encode()).hexdigest()[:16]
 
 
 def _file_key(path: Path, variant: str) -> str:
@@ -34,7 +34,7 @@ def _file_key(path: Path, variant: str) -> str:
 class FeatureCache:
     """Features of image files for one spec, loaded lazily and saved atomically."""
 
-    def __init__(self, folder: Path, spec: dict):
+    def __init__(self, folder: Path, spec: FeatureSpec):
         self.path = Path(folder) / f"features-{spec_key(spec)}.npz"
         self.spec = spec
         self._rows: dict[str, np.ndarray] | None = None
@@ -53,8 +53,9 @@ class FeatureCache:
         return self._rows
 
     def vectors(self, paths: list[Path], variants: tuple[str, ...] = ("plain",),
-                progress: Progress | None = None) -> dict[str, np.ndarray]:
-        """{variant: (n, d) float32} for ``paths``; raises BadImage naming every unreadable file."""
+                progress: Progress | None = None, noun: str = "sample") -> dict[str, np.ndarray]:
+        """{variant: (n, d) float32} for ``paths``; raises BadImage or BadSound naming every
+        unreadable file. ``noun``: what a sample is called in messages ("image", "clip")."""
         rows = self._load()
         out: dict[str, list[np.ndarray]] = {v: [] for v in variants}
         failed: list[str] = []
@@ -63,10 +64,10 @@ class FeatureCache:
             if not all(k in rows for k in keys.values()):
                 self.misses += 1
                 try:
-                    decoded = featurize.decode(path, self.spec)
+                    decoded = self.spec.decode(path)
                     for v, k in keys.items():
-                        rows[k] = featurize.vector(decoded, self.spec, v)
-                except (BadImage, ValueError) as e:
+                        rows[k] = self.spec.vector(decoded, v)
+                except (BadSample, ValueError) as e:
                     failed.append(f"{path.parent.name}/{path.name} ({e})")
                     continue
             else:
@@ -74,10 +75,10 @@ class FeatureCache:
             for v, k in keys.items():
                 out[v].append(rows[k])
             if progress:
-                progress(i + 1, len(paths), "Reading images")
+                progress(i + 1, len(paths), f"Reading {noun}s")
         if failed:
-            raise BadImage(
-                f"{len(failed)} image(s) could not be read; delete or replace them: " + "; ".join(failed[:10])
+            raise self.spec.unreadable(
+                f"{len(failed)} {noun}(s) could not be read; delete or replace them: " + "; ".join(failed[:10])
                 + (" ..." if len(failed) > 10 else "")
             )
         dim = len(next(iter(rows.values()))) if rows else 0

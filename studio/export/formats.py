@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import inspect
 import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, atomic, features, modelfile
-from .errors import StudioError
-from .featurize import is_sound
+from studio import __version__, kinds
+from studio.errors import StudioError
+from studio.model import modelfile
+from studio.samples import atomic
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -34,14 +36,6 @@ ONNX_INPUT = "features"
 # packages. Sound models need onnxruntime-node only: predict.mjs reads WAV files itself.
 NODE_PACKAGES = {"onnxruntime-node": "1.30.0", "sharp": "0.35.5"}
 NODE_ENGINES = ">=20.9.0"  # sharp's minimum
-
-
-def feature_needs(spec: dict) -> list[str]:
-    """The pip packages the feature step of ``spec`` needs."""
-    if is_sound(spec):
-        return ["numpy", "scipy"]
-    needs_cv2 = "hog" in features.kinds_in(spec)
-    return ["numpy", "pillow", *(["opencv-python-headless"] if needs_cv2 else [])]
 
 
 def pinned(packages: list[str]) -> list[str]:
@@ -67,26 +61,29 @@ def standalone_script(record: modelfile.ModelRecord, runtime: str, needs: list[s
                       fill: dict[str, str] | None = None) -> str:
     """A standalone ``name`` script: studio's feature module verbatim, a reader for one input
     file, a runtime block (``templates/runtime_<runtime>.txt``, placeholders from ``fill``) and a main."""
-    sound = is_sound(record.spec)
+    kind, spec = kinds.for_spec(record.spec), record.spec
     header = (
         f'"""Predict with a model exported by studio {__version__}; needs only {", ".join(needs)}:\n\n'
         f"    pip install {' '.join(pinned(needs))}\n"
-        f"    python {name} {'SOUND.wav' if sound else 'IMAGE'} [...]   (--json: every class's confidence)\n\n"
+        f"    python {name} {kind.input_word()[0]} [...]   (--json: every class's confidence)\n\n"
         "prints one line per file: <path><TAB><label><TAB><confidence>.\n"
         '"""\n'
     )
     runtime_code = (TEMPLATES / f"runtime_{runtime}.txt").read_text(encoding="utf-8")
     for key, value in (fill or {}).items():
         runtime_code = runtime_code.replace(key, value)
-    parts = [_module_body(HERE / ("audio.py" if sound else "features.py")),
-             (TEMPLATES / f"reader_{'sound' if sound else 'image'}.txt").read_text(encoding="utf-8"),
+    extra = [inspect.getsource(fn) for fn in spec.extra_kernel]
+    if extra:
+        extra.append(f"EXTRACTORS[{spec.kind!r}] = {spec.extra_kernel[0].__name__}")
+    parts = [_module_body(spec.kernel_path), *extra,
+             (TEMPLATES / f"reader_{kind.reader}.txt").read_text(encoding="utf-8"),
              runtime_code, (TEMPLATES / "predict_main.txt").read_text(encoding="utf-8")]
     return header + "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
 
 
 def _inputs(record: modelfile.ModelRecord) -> tuple[str, str]:
     """What the scripts of ``record`` read, as usage lines name it, and an example file name."""
-    return ("SOUND.wav", "my_sound.wav") if is_sound(record.spec) else ("IMAGE", "my_image.jpg")
+    return kinds.for_spec(record.spec).input_word()
 
 
 def _example(record: modelfile.ModelRecord, needs: list[str], script: str, imports: str, body: str) -> str:
@@ -143,7 +140,7 @@ class JoblibFormat(ExportFormat):
         })
 
     def needs(self, record):
-        return [*feature_needs(record.spec), "scikit-learn", "joblib"]
+        return [*record.spec.needs(), "scikit-learn", "joblib"]
 
     def snippet(self, record):
         return _example(record, self.needs(record), "predict", "import joblib\n", (
@@ -162,7 +159,7 @@ class SkopsFormat(ExportFormat):
         return _write_all(folder, {"model.skops": sio.dumps(record.estimator), "predict_skops.py": script})
 
     def needs(self, record):
-        return [*feature_needs(record.spec), "scikit-learn", "skops"]
+        return [*record.spec.needs(), "scikit-learn", "skops"]
 
     def snippet(self, record):
         trusted = "".join(f"    {t!r},\n" for t in SKOPS_TRUSTED)
@@ -211,7 +208,7 @@ def onnx_model(record: modelfile.ModelRecord) -> bytes:
     graph.name = "studio"
     onx.producer_name, onx.producer_version = "studio", __version__
     helper.set_model_props(onx, {"labels": json.dumps(record.labels, ensure_ascii=False),
-                                 "feature_spec": json.dumps(record.spec)})
+                                 "feature_spec": json.dumps(record.spec.to_json())})
     outputs = [o.name for o in graph.output]
     if outputs != ["label", "probabilities"]:
         raise StudioError(f"The ONNX converter gave outputs {outputs}, not label and probabilities.")
@@ -252,7 +249,7 @@ class OnnxFormat(ExportFormat):
         })
 
     def needs(self, record):
-        return [*feature_needs(record.spec), "onnxruntime"]
+        return [*record.spec.needs(), "onnxruntime"]
 
     def extra_metadata(self, record):
         what, _ = _inputs(record)
@@ -275,7 +272,7 @@ class OnnxFormat(ExportFormat):
 
 def node_packages(record: modelfile.ModelRecord) -> dict[str, str]:
     """predict.mjs's npm packages for ``record``: sound models read WAV files without sharp."""
-    return {k: v for k, v in NODE_PACKAGES.items() if k != "sharp"} if is_sound(record.spec) else NODE_PACKAGES
+    return kinds.for_spec(record.spec).node_packages(NODE_PACKAGES)
 
 
 def package_json(record: modelfile.ModelRecord) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .errors import InvalidName
+from studio.errors import InvalidName
 
 MAX_NAME = 64
 _FOLDER_MAX = 48

@@ -21,8 +21,11 @@ import joblib
 import numpy as np
 import sklearn
 
-from . import __version__, atomic
-from .errors import NotFound, StudioError, UnsafeFile
+from studio import __version__
+from studio.errors import NotFound, StudioError, UnsafeFile
+from studio.features import registry
+from studio.features.spec import FeatureSpec
+from studio.samples import atomic
 
 POINTER = "model.json"
 FORMAT = 1
@@ -39,7 +42,7 @@ class ModelRecord:
 
     estimator: object
     labels: list[str]
-    spec: dict
+    spec: FeatureSpec
     settings: dict
     metrics: dict
     project_name: str = ""
@@ -49,7 +52,7 @@ class ModelRecord:
 
     def info(self) -> dict:
         """Everything but the estimator, as JSON-ready data."""
-        return {"format": FORMAT, "id": self.id, "labels": self.labels, "spec": self.spec,
+        return {"format": FORMAT, "id": self.id, "labels": self.labels, "spec": self.spec.to_json(),
                 "settings": self.settings, "metrics": self.metrics, "project": self.project_name,
                 "created": self.created, "versions": self.versions}
 
@@ -118,5 +121,6 @@ def load(folder: Path) -> ModelRecord:
         made_by = (meta.get("versions") or {}).get("scikit-learn", "an unknown version")
         raise StudioError(f"{file} was written with scikit-learn {made_by} and cannot be read with "
                           f"{sklearn.__version__} ({type(e).__name__}: {e}). Train the model again.") from None
-    return ModelRecord(estimator, meta["labels"], meta["spec"], meta.get("settings", {}), meta.get("metrics", {}),
+    return ModelRecord(estimator, meta["labels"], registry.from_json(meta["spec"]), meta.get("settings", {}),
+                       meta.get("metrics", {}),
                        meta.get("project", ""), meta.get("created", ""), meta.get("versions", {}), meta["id"])

@@ -6,23 +6,25 @@ from pathlib import Path
 
 import numpy as np
 
-from . import featurize, images, modelfile
-from .errors import StudioError
-from .store import Project
+from studio.errors import StudioError
+from studio.features import registry
+from studio.features.spec import FeatureSpec
+from studio.model import modelfile
+from studio.samples.store import Project
 
 
 class Predictor:
     """Predicts with a project's model or with an exported one (see ``studio.reopen``)."""
 
-    def __init__(self, estimator, labels: list[str], spec: dict, info: dict | None = None):
+    def __init__(self, estimator, labels: list[str], spec: FeatureSpec | dict, info: dict | None = None):
         self.estimator = estimator
         self.labels = list(labels)
-        self.spec = featurize.checked_spec(spec)
+        self.spec = registry.from_json(spec)
         self.info = info or {}
         expects = getattr(estimator, "n_features_in_", None)
-        if expects is not None and int(expects) != featurize.vector_length(self.spec):
+        if expects is not None and int(expects) != self.spec.vector_length:
             raise StudioError(f"The model expects {int(expects)} features per sample, but its feature spec gives "
-                              f"{featurize.vector_length(self.spec)}: the model and its description do not belong "
+                              f"{self.spec.vector_length}: the model and its description do not belong "
                               "together (edited, or from another studio version). Train the model again.")
         classes = [str(c) for c in getattr(estimator, "classes_", labels)]
         missing = [lb for lb in self.labels if lb not in classes]
@@ -42,16 +44,16 @@ class Predictor:
     def from_record(cls, record: modelfile.ModelRecord) -> Predictor:
         return cls(record.estimator, record.labels, record.spec, record.info())
 
-    def vector(self, image: images.ImageSource) -> np.ndarray:
+    def vector(self, sample) -> np.ndarray:
         """Features of an image, or of a sound (path, bytes, Clip or (rate, samples)) for sound models."""
-        return featurize.featurize(image, self.spec)
+        return self.spec.featurize(sample)
 
     def probabilities(self, batch: list) -> np.ndarray:
         """(n, classes) confidences in label order."""
         X = np.stack([self.vector(im) for im in batch])
         return self.estimator.predict_proba(X)[:, self._order]
 
-    def predict(self, image: images.ImageSource) -> dict[str, float]:
+    def predict(self, image: object) -> dict[str, float]:
         """{label: confidence} for one image, in class order."""
         return self.predict_batch([image])[0]
 
@@ -69,7 +71,7 @@ class Predictor:
         label = max((self.labels[i] for i in self._rank), key=conf.__getitem__)  # first maximum
         return label, conf[label]
 
-    def top(self, image: images.ImageSource) -> tuple[str, float]:
+    def top(self, image: object) -> tuple[str, float]:
         return self.top_of(self.predict(image))
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from . import features
-from .errors import BadImage, TooLarge
+from studio.errors import BadImage, TooLarge
+from studio.features import image_kernel as features
 
 ImageSource = np.ndarray | Image.Image | str | Path | bytes
 

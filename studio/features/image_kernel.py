@@ -7,7 +7,12 @@ models compute exactly the features studio trained on.
 Kinds: ``pixels`` (the downsampled image), ``hog`` (OpenCV's histograms of oriented
 gradients), ``gist`` (Gabor filter energies pooled on a grid, after Oliva and Torralba),
 ``lbp`` (histograms of uniform local binary patterns on a grid) and ``combined`` (GIST, HOG,
-LBP and an 8x8 colour thumbnail side by side, each described by its own part spec).
+LBP and an 8x8 colour thumbnail side by side, each described by its own part spec). The
+specs themselves, with their checks and descriptions, are in ``studio.features.image``.
+
+Its JavaScript twin is ``studio/export/templates/predict.mjs`` (loadRgb, extract, fromFramed,
+hogPlane, gist, lbp): a change here is a change there, and tests/test_export_runtimes.py
+checks that both give the same numbers.
 """
 
 from __future__ import annotations
@@ -15,62 +20,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-FEATURE_KINDS = ("hog", "pixels", "gist", "lbp", "combined")
-FRAMINGS = ("crop", "sketch")
-HOG_SPEC = {"kind": "hog", "size": 64, "cell": 16, "bins": 9, "color": True, "framing": "crop"}
-PIXELS_SPEC = {"kind": "pixels", "size": 16, "color": True, "framing": "crop"}
-GIST_SPEC = {"kind": "gist", "size": 64, "grid": 4, "scales": 4, "orients": 8}
-LBP_SPEC = {"kind": "lbp", "size": 64, "grid": 4}
-THUMB_SIZE = 8  # side of the colour thumbnail in ``combined``
-COMBINED_LBP_GRID = 2  # LBP cells per side in ``combined`` (a finer grid's rare patterns slow the SVC)
-# ``combined`` takes HOG of each pixel's strongest colour gradient (a third of the length of
-# HOG per channel, as accurate in bench/accuracy.py, and the SVC trains in two thirds the time)
-DEFAULT_KIND = "combined"  # best measured: bench/RESULTS.md
 SKETCH_INK = 230  # grey level below which a sketch pixel counts as ink
 SKETCH_MARGIN = 0.08  # white border kept around a re-centred sketch, as a fraction of its side
-
-
-def make_spec(kind: str | None = None, size: int | None = None, color: bool = True,
-              framing: str = "crop", cell: int | None = None) -> dict:
-    """A complete spec with defaults filled in; raises ValueError on impossible settings."""
-    kind = kind or DEFAULT_KIND
-    if kind not in FEATURE_KINDS:
-        raise ValueError(f"Feature kind must be one of {', '.join(FEATURE_KINDS)}; got {kind!r}.")
-    if framing not in FRAMINGS:
-        raise ValueError(f"Framing must be one of {', '.join(FRAMINGS)}; got {framing!r}.")
-    if kind == "pixels":
-        size = int(size or PIXELS_SPEC["size"])
-        if not 4 <= size <= 128:
-            raise ValueError(f"Pixel features need an image size from 4 to 128; got {size}.")
-        return {"kind": "pixels", "size": size, "color": bool(color), "framing": framing}
-    size = int(size or HOG_SPEC["size"])
-    if kind in ("gist", "lbp"):
-        base = GIST_SPEC if kind == "gist" else LBP_SPEC
-        if not (16 <= size <= 256 and size % base["grid"] == 0):
-            raise ValueError(f"{kind.upper()} needs a size from 16 to 256 that is a multiple of "
-                             f"{base['grid']}; got {size}.")
-        return {**base, "size": size, "framing": framing}
-    cell = int(cell or HOG_SPEC["cell"])
-    if not (16 <= size <= 256 and 4 <= cell <= size // 2 and size % cell == 0):
-        raise ValueError(
-            f"HOG needs a size from 16 to 256 that is a multiple of the cell size and at least "
-            f"twice it; got size {size}, cell {cell}."
-        )
-    if kind == "combined" and size % GIST_SPEC["grid"]:
-        raise ValueError(f"Combined features need a size that is a multiple of {GIST_SPEC['grid']}; got {size}.")
-    hog = {"kind": "hog", "size": size, "cell": cell, "bins": HOG_SPEC["bins"], "color": bool(color)}
-    if kind == "hog":
-        return {**hog, "framing": framing}
-    parts = [{**GIST_SPEC, "size": size}, {**hog, **({"channels": "max"} if color else {})},
-             {**LBP_SPEC, "size": size, "grid": COMBINED_LBP_GRID},
-             {"kind": "pixels", "size": THUMB_SIZE, "color": bool(color)}]
-    return {"kind": "combined", "size": size, "cell": cell, "color": bool(color), "framing": framing,
-            "parts": parts}
-
-
-def kinds_in(spec: dict) -> set[str]:
-    """The feature kinds ``spec`` computes (a combined spec's parts)."""
-    return {p["kind"] for p in spec.get("parts", [spec])}
 
 
 def load_rgb(file) -> np.ndarray:
@@ -146,18 +97,18 @@ def _resized(square: np.ndarray, size: int) -> np.ndarray:
 
 
 def from_framed(square: np.ndarray, spec: dict) -> np.ndarray:
-    """The feature vector of a framed square (resized to each part's own size if need be)."""
-    kind = spec["kind"]
-    if kind == "combined":
-        return np.concatenate([from_framed(_resized(square, int(p["size"])), p) for p in spec["parts"]])
-    if kind == "pixels":
-        img = square if spec.get("color", True) else _grey(square)
-        return (img.astype(np.float32) / np.float32(255.0)).ravel()
-    if kind == "gist":
-        return _gist(square, spec)
-    if kind == "lbp":
-        return _lbp(square, spec)
-    return _hog(square, spec)
+    """The feature vector of a framed square, by the spec's kind (see EXTRACTORS)."""
+    return EXTRACTORS[spec["kind"]](square, spec)
+
+
+def _combined(square: np.ndarray, spec: dict) -> np.ndarray:
+    """The parts' vectors side by side, each of the square resized to the part's own size."""
+    return np.concatenate([from_framed(_resized(square, int(p["size"])), p) for p in spec["parts"]])
+
+
+def _pixels(square: np.ndarray, spec: dict) -> np.ndarray:
+    img = square if spec.get("color", True) else _grey(square)
+    return (img.astype(np.float32) / np.float32(255.0)).ravel()
 
 
 def extract(image, spec: dict, mirror: bool = False) -> np.ndarray:
@@ -276,4 +227,5 @@ def _lbp(square: np.ndarray, spec: dict) -> np.ndarray:
     return np.sqrt(hist / hist.sum(axis=1, keepdims=True)).ravel()
 
 
-DEFAULT_SPEC = make_spec()
+# The extractor of each feature kind; a kind added in a module of its own registers here.
+EXTRACTORS = {"combined": _combined, "pixels": _pixels, "hog": _hog, "gist": _gist, "lbp": _lbp}

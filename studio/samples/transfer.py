@@ -1,32 +1,25 @@
-"""Bringing images into a project and taking them out: class folders, zips, Teachable
-Machine ``.tm`` files.
-
-Archive entries are read into memory and stored under names studio makes up, so no
-entry name ever becomes a path on disk; entry counts and sizes are bounded.
+"""Bringing samples into a project and taking them out: class folders, zips, Teachable
+Machine ``.tm`` files, and studio exports made with their samples (walked in ``archives``).
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
-from . import atomic, features, images
-from .errors import BadImage, NotFound, StudioError, TooLarge
-from .names import folder_for
-from .store import Project, Store
+from studio.errors import BadImage, BadSample, NotFound, StudioError, TooLarge
+from studio.export.dataset import exported_dataset
+from studio.features import image_kernel
+from studio.kinds import PHOTO, Kind, kind
+from studio.samples import archives, images
+from studio.samples.names import folder_for
+from studio.samples.store import Project, Store
 
-MAX_ENTRIES = 50_000
-MAX_ENTRY_BYTES = 64 * 2**20
-MAX_TOTAL_BYTES = 2 * 2**30
-MAX_RATIO = 200  # uncompressed / compressed, beyond which an entry is a zip bomb
 TM_SEPARATOR = "-!-"
 TM_SIZE = 224
 TM_DEFAULTS = {"trainEpochs": 50, "trainBatchSize": 16, "trainLearningRate": 0.001}
@@ -34,6 +27,7 @@ TM_DEFAULTS = {"trainEpochs": 50, "trainBatchSize": 16, "trainLearningRate": 0.0
 
 @dataclass
 class ImportReport:
+    noun: str = "image"  # what a sample is called: "image", "clip"
     added: dict[str, int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
@@ -45,7 +39,7 @@ class ImportReport:
 
     def summary(self) -> str:
         total = sum(self.added.values())
-        parts = [f"Imported {total} image(s) into {len(self.added)} class(es)"]
+        parts = [f"Imported {total} {self.noun}(s) into {len(self.added)} class(es)"]
         parts += [f"{lb}: {n}" for lb, n in self.added.items()]
         text = "; ".join(parts) + "."
         if self.skipped:
@@ -57,128 +51,49 @@ class ImportReport:
         return text
 
 
-# ---- reading archives safely --------------------------------------------------------------
-def zip_entries(source: Path | bytes) -> Iterator[tuple[PurePosixPath, bytes | None, str]]:
-    """(path, data, reason) for each file entry; data is None when skipped for ``reason``."""
-    try:
-        z = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise StudioError(f"{_name(source)} is not a readable zip file ({e}).") from None
-    with z:
-        infos = z.infolist()
-        if len(infos) > MAX_ENTRIES:
-            raise StudioError(f"{_name(source)} has {len(infos):,} entries; studio reads at most {MAX_ENTRIES:,}.")
-        total = 0
-        for info in infos:
-            if info.is_dir():
-                continue
-            path = PurePosixPath(info.filename.replace("\\", "/"))
-            if path.is_absolute() or ".." in path.parts or info.filename.startswith("/"):
-                yield path, None, "unsafe path"
-                continue
-            if stat.S_ISLNK(info.external_attr >> 16):
-                yield path, None, "symbolic link"
-                continue
-            if any(p.startswith(".") or p == "__MACOSX" for p in path.parts):
-                yield path, None, "hidden file"
-                continue
-            if not images.is_image_name(path.name):
-                yield path, None, "not an image"
-                continue
-            if info.file_size > MAX_ENTRY_BYTES or info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                yield path, None, "too large"
-                continue
-            total += info.file_size
-            if total > MAX_TOTAL_BYTES:
-                raise StudioError(f"{_name(source)} unpacks to more than {MAX_TOTAL_BYTES // 2**30} GiB; split it.")
-            try:
-                data = z.read(info)
-            except (zipfile.BadZipFile, OSError, RuntimeError) as e:
-                yield path, None, f"unreadable ({e.__class__.__name__})"
-                continue
-            yield path, data, ""
-
-
-def _name(source: Path | bytes) -> str:
-    return "The uploaded data" if isinstance(source, bytes) else str(source)
-
-
-def _class_entries(entries) -> Iterator[tuple[str | None, str, bytes | None, str]]:
-    """(class name or None, entry name, data, reason) for ImageFolder-style archives."""
-    entries = list(entries)
-    # Only the images decide whether a wrapper folder surrounds the class folders: a zip made
-    # by macOS also holds __MACOSX/..., and a README may sit beside the class folders.
-    paths = [p for p, data, _ in entries if data is not None]
-    strip = 0
-    firsts = {p.parts[0] for p in paths if len(p.parts) > 1}
-    if len(firsts) == 1 and all(len(p.parts) >= 3 for p in paths if p.parts[0] in firsts):
-        strip = 1  # a single wrapper folder around the class folders
-    for p, data, reason in entries:
-        parts = p.parts[strip:]
-        yield (parts[0] if len(parts) >= 2 else None), str(p), data, reason
-
-
 # ---- import ---------------------------------------------------------------------------------
-def import_into(store: Store, project_name: str, source: str | Path, kind: str = "photo") -> ImportReport:
+def import_into(store: Store, project_name: str, source: str | Path,
+                kind_name: str | Kind = PHOTO.name) -> ImportReport:
     """Import a class-folder tree, a zip of one, a ``.tm`` file, or a studio export made with its
-    images (its labels, class order and settings kept) into a project (created if new)."""
+    samples (its labels, class order and settings kept) into a project (created if new, of kind
+    ``kind_name``)."""
     source = Path(source)
     if not source.exists():
         raise StudioError(f"{source} does not exist; give a folder, a .zip or a .tm file.")
     try:
-        project = store.project(project_name)
+        project: Project | None = store.project(project_name)
     except StudioError:
         project = None
-    report = ImportReport()
-    from .reopen import exported_dataset  # a studio export made with its training images
-
+    own = project.kind if project is not None else kind(kind_name)
     exported = exported_dataset(source)
     if exported is not None:
         items = exported.items
         if project is None:
             project = store.create(project_name, exported.kind, classes=exported.labels)
             project.set_settings(exported.settings)
+        own = project.kind
     elif source.is_dir():
-        items = _folder_items(source)
+        items = archives.folder_items(source, own.is_input, own.noun)
     elif source.suffix.lower() == ".tm":
-        items, settings = _tm_items(source)
+        items, settings = _tm_items(source, own)
         if project is None:
-            project = store.create(project_name, kind, classes=[])
+            project = store.create(project_name, own, classes=[])
             project.set_settings(settings)
     elif zipfile.is_zipfile(source):
-        items = _class_entries(zip_entries(source))
+        items = archives.class_items(archives.zip_entries(source, own.is_input, own.noun))
     else:
         raise StudioError(f"{source} is not a folder, a .zip or a .tm file.")
     if project is None:
-        project = store.create(project_name, kind, classes=[])
+        project = store.create(project_name, own, classes=[])
+    report = ImportReport(own.noun)
     _add_items(project, items, report)
     if not report.added:
-        raise StudioError(
-            f"No images found in {source}: expected one sub-folder per class holding image files. {report.summary()}"
-        )
+        raise StudioError(f"No {own.nouns} found in {source}: expected one sub-folder per class holding "
+                          f"{own.noun} files. {report.summary()}")
     return report
 
 
-def _folder_items(root: Path):
-    for cls_dir in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
-        if cls_dir.is_symlink():
-            yield None, str(cls_dir), None, "symbolic link"
-        elif cls_dir.is_file():
-            yield None, str(cls_dir), None, "not in a class folder"
-        else:
-            for f in sorted(cls_dir.rglob("*")):
-                if f.is_symlink():
-                    yield cls_dir.name, str(f), None, "symbolic link"
-                elif f.is_file() and not f.name.startswith("."):
-                    if not images.is_image_name(f.name):
-                        yield cls_dir.name, str(f), None, "not an image"
-                    elif f.stat().st_size > MAX_ENTRY_BYTES:
-                        yield cls_dir.name, str(f), None, "too large"
-                    else:
-                        yield cls_dir.name, str(f), f.read_bytes(), ""
-
-
-def _add_items(project: Project, items, report: ImportReport) -> None:
+def _add_items(project: Project, items: Iterable[archives.Item], report: ImportReport) -> None:
     known = {c.label.casefold(): c.label for c in project.classes()}
     for label, name, data, reason in items:
         if data is None or label is None:
@@ -189,22 +104,25 @@ def _add_items(project: Project, items, report: ImportReport) -> None:
             known[key] = project.add_class(label).label
         try:
             project.add_sample(known[key], data, name=name)
-        except BadImage as e:
-            report.skip(name, _why(e))
+        except BadSample as e:
+            report.skip(name, _why(e, project.kind))
             continue
         report.count(known[key])
 
 
 def add_archive(project: Project, label: str, source: Path | bytes) -> ImportReport:
-    """Add every image in a zip (at any depth) to one class."""
-    report = ImportReport()
-    _add_items(project, ((label, str(p), d, r) for p, d, r in zip_entries(source)), report)
+    """Add every sample in a zip (at any depth) to one class."""
+    own = project.kind
+    report = ImportReport(own.noun)
+    entries = archives.zip_entries(source, own.is_input, own.noun)
+    _add_items(project, (archives.Item(label, str(e.path), e.data, e.reason) for e in entries), report)
     return report
 
 
 def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
-    """Add image files (and the images inside zip files) to one class."""
-    report = ImportReport()
+    """Add files (and the samples inside zip files) to one class: images, or sound files, a
+    long one cut into clips."""
+    report = ImportReport(project.kind.noun)
     for p in map(Path, paths):
         if p.suffix.lower() == ".zip":
             if not zipfile.is_zipfile(p):
@@ -214,7 +132,7 @@ def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
                 sub = add_archive(project, label, p)
             except NotFound:  # the class itself has gone
                 raise
-            except StudioError as e:  # too many entries, or too large unpacked: skipped like a bad image
+            except StudioError as e:  # too many entries, or too large unpacked: skipped like a bad file
                 report.skip(p.name, str(e).replace(str(p), p.name))
                 continue
             for lb, n in sub.added.items():
@@ -222,20 +140,27 @@ def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
             report.skipped += sub.skipped
             continue
         try:
-            project.add_sample(label, p, name=p.name)
+            added = project.add_upload(label, p, p.name)
+        except BadSample as e:
+            report.skip(p.name, _why(e, project.kind))
+            continue
+        for _ in added:
             report.count(project.class_info(label).label)
-        except BadImage as e:
-            report.skip(p.name, _why(e))
     return report
 
 
-def _why(e: BadImage) -> str:
-    return "too large to decode safely" if isinstance(e, TooLarge) else "not a readable image"
+def _why(e: BadSample, own: Kind) -> str:
+    if isinstance(e, TooLarge):
+        return "too large to decode safely"
+    return f"not a readable {own.noun}" if isinstance(e, BadImage) else str(e)
 
 
 # ---- Teachable Machine .tm --------------------------------------------------------------------
-def _tm_items(source: Path):
-    entries = list(zip_entries(source))
+def _tm_items(source: Path, own: Kind) -> tuple[list[archives.Item], dict]:
+    if not own.teachable_file:
+        raise StudioError(f"{source} is a Teachable Machine image project file; a {own.name} project cannot "
+                          "import it.")
+    entries = list(archives.zip_entries(source, own.is_input, own.noun))
     try:
         with zipfile.ZipFile(source) as z:
             manifest = json.loads(z.read("manifest.json").decode("utf-8"))
@@ -262,17 +187,20 @@ def _tm_items(source: Path):
         stem = path.stem
         if TM_SEPARATOR not in stem or len(path.parts) != 1:
             if path.name != "manifest.json":
-                skipped.append((None, str(path), None, reason or "not a Teachable Machine sample"))
+                skipped.append(archives.Item(None, str(path), None, reason or "not a Teachable Machine sample"))
             continue
         label, _, index = stem.rpartition(TM_SEPARATOR)
         samples.setdefault(label, []).append((int(index) if index.isdigit() else 0, str(path), data, reason))
-    items = [(label, name, data, reason) for label, rows in samples.items()
+    items = [archives.Item(label, name, data, reason) for label, rows in samples.items()
              for _, name, data, reason in sorted(rows, key=lambda r: r[0])]
     return items + skipped, settings
 
 
 def save_tm(project: Project, dest: Path) -> Path:
     """A ``.tm`` file Teachable Machine opens: 224x224 JPEG samples and a manifest."""
+    if not project.kind.teachable_file:
+        raise StudioError(f"Project {project.name!r} is a {project.kind} project; Teachable Machine project "
+                          "files hold images: save it as a .zip instead.")
     s = project.settings()
     manifest = {"type": "image", "version": "2.4.11", "appdata": {
         "trainEpochs": int(s.get("epochs", TM_DEFAULTS["trainEpochs"])),
@@ -284,15 +212,15 @@ def save_tm(project: Project, dest: Path) -> Path:
         z.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False))
         for c in project.classes():
             for i, sample in enumerate(reversed(project.samples(c.label))):  # oldest first
-                rgb = features.center_square(np.asarray(images.load(sample.path)))
+                rgb = image_kernel.center_square(np.asarray(images.load(sample.path)))
                 img = images.Image.fromarray(rgb).resize((TM_SIZE, TM_SIZE), images.Image.Resampling.BILINEAR)
                 z.writestr(f"{c.label}{TM_SEPARATOR}{i}.jpg", images.to_jpeg(img))
 
-    return _write_zip(dest, write)
+    return archives.write_zip(dest, write)
 
 
 def save_zip(project: Project, dest: Path) -> Path:
-    """The project's images as a zip of class folders (the ImageFolder convention), each named
+    """The project's samples as a zip of class folders (the ImageFolder convention), each named
     by its label where the label is a safe folder name, so importing the zip restores the labels."""
     def write(z: zipfile.ZipFile) -> None:
         used: set[str] = set()
@@ -303,22 +231,9 @@ def save_zip(project: Project, dest: Path) -> Path:
             used.add(name)
             for sample in reversed(project.samples(c.label)):  # oldest first, as they were added
                 z.write(sample.path, f"{name}/{sample.name}")
-    return _write_zip(dest, write)
+    return archives.write_zip(dest, write)
 
 
 def _safe_entry_folder(label: str) -> bool:
     return (label == label.strip() and label not in (".", "..") and not label.startswith(".")
             and not any(c in label for c in '/\\:*?"<>|') and label.isprintable())
-
-
-def _write_zip(dest: Path, write) -> Path:
-    dest = Path(dest)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        write(z)
-    os.makedirs(dest.parent or ".", exist_ok=True)
-    atomic.write_bytes(dest, buf.getvalue())
-    return dest
-
-
-

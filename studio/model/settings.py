@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from . import audio, features
-from .errors import StudioError
+from studio.errors import StudioError
+from studio.features import registry
+from studio.features.image import CombinedSpec
+from studio.features.spec import FeatureSpec
+from studio.kinds import Kind
 
 MODELS = {
     "svc": "RBF support vector machine (best measured)",
@@ -17,10 +20,8 @@ MODELS = {
     "logistic": "logistic regression",
 }
 ITERATIVE = {"mlp"}
-# Measured per feature kind (bench/RESULTS.md): combined features want a wider RBF kernel, and
-# three calibration folds keep their training time within the budget; everything else keeps
-# scikit-learn's "scale" and five folds.
-RECIPE_SVC = {"combined": {"gamma": 0.5, "calibration_folds": 3}}
+# scikit-learn's "scale" width and five calibration folds, unless the feature kind brings its own
+# (FeatureSpec.svc, measured per kind in bench/RESULTS.md).
 SVC_DEFAULTS = {"gamma": 1.0, "calibration_folds": 5}
 
 
@@ -29,7 +30,7 @@ class TrainSettings:
     """Defaults are the best recipe measured on the four image sets (see README)."""
 
     model: str = "svc"
-    features: str = features.DEFAULT_KIND
+    features: str = CombinedSpec.kind
     size: int = 0  # 0: the feature kind's default (64, or 16 for pixels)
     color: bool = True
     augment: bool = True  # add one mirrored copy of every training image
@@ -41,8 +42,8 @@ class TrainSettings:
     k: int = 5
     test_fraction: float = 0.15
     seed: int = 0
-    gamma: float = 0.0  # RBF SVC width as a multiple of scikit-learn's "scale"; 0: the features' own (RECIPE_SVC)
-    calibration_folds: int = 0  # folds calibrating the SVMs' confidences; 0: the features' own (RECIPE_SVC)
+    gamma: float = 0.0  # RBF SVC width as a multiple of scikit-learn's "scale"; 0: the features' own
+    calibration_folds: int = 0  # folds calibrating the SVMs' confidences; 0: the features' own
 
     @classmethod
     def from_dict(cls, d: dict | None) -> TrainSettings:
@@ -74,9 +75,8 @@ class TrainSettings:
 
         if self.model not in MODELS:
             raise StudioError(f"Model must be one of {', '.join(MODELS)}; got {self.model!r}.")
-        if self.features not in features.FEATURE_KINDS + audio.SOUND_KINDS:
-            kinds = features.FEATURE_KINDS + audio.SOUND_KINDS
-            raise StudioError(f"Features must be one of {', '.join(kinds)}; got {self.features!r}.")
+        if self.features not in registry.SPECS:
+            raise StudioError(f"Features must be one of {', '.join(registry.SPECS)}; got {self.features!r}.")
         num("size", int, 0, 256)
         num("epochs", int, 1, 1000)
         num("batch_size", int, 1, 4096)
@@ -95,30 +95,9 @@ class TrainSettings:
 
     def svc_option(self, name: str) -> float:
         """``gamma`` or ``calibration_folds`` as set, or the chosen features' own when 0."""
-        return getattr(self, name) or RECIPE_SVC.get(self.features, SVC_DEFAULTS)[name]
+        return getattr(self, name) or registry.SPECS[self.features].svc.get(name, SVC_DEFAULTS[name])
 
-    def spec(self, framing: str = "crop") -> dict:
-        if self.features in audio.SOUND_KINDS:
-            return audio.make_sound_spec(kind=self.features)
-        try:
-            return features.make_spec(self.features, self.size or None, self.color, framing)
-        except ValueError as e:
-            raise StudioError(str(e)) from None
-
-    def spec_for(self, project_kind: str) -> dict:
-        """The feature spec for a project of ``project_kind``: image features cannot read sounds."""
-        allowed = feature_kinds(project_kind)
-        if self.features not in allowed:
-            raise StudioError(f"A {project_kind} project takes {' or '.join(allowed)} features; "
-                              f"got {self.features!r}.")
-        return self.spec("sketch" if project_kind == "sketch" else "crop")
-
-
-def feature_kinds(project_kind: str) -> tuple[str, ...]:
-    """The feature kinds a project of ``project_kind`` can train with, its default first."""
-    return audio.SOUND_KINDS if project_kind == "sound" else features.FEATURE_KINDS
-
-
-def defaults_for(project_kind: str) -> dict:
-    """The settings a new project of ``project_kind`` starts with (stored in its project.json)."""
-    return {"features": audio.SOUND_KINDS[0]} if project_kind == "sound" else {}
+    def spec_for(self, kind: Kind) -> FeatureSpec:
+        """The feature spec for a project of ``kind``; StudioError if impossible (sound features
+        for images, say, or a HOG size that is not a multiple of its cell)."""
+        return kind.spec(self.features, self.size, self.color)

@@ -15,8 +15,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
-from .errors import TrainingError
-from .settings import TrainSettings
+from studio.errors import TrainingError
+from studio.model.settings import TrainSettings
 
 
 def _calibrated(base, y: np.ndarray, groups: np.ndarray, seed: int, max_folds: int = 5):

@@ -16,16 +16,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from . import atomic, images, sounds
-from .errors import BadSound, Conflict, NotFound, StudioError
-from .names import check_name, folder_for
-from .settings import defaults_for
+from studio.errors import Conflict, NotFound, StudioError
+from studio.kinds import PHOTO, Kind, kind
+from studio.samples import atomic
+from studio.samples.names import check_name, folder_for
 
 SCHEMA = 1
-KINDS = ("photo", "sketch", "sound")
-DEFAULT_CLASSES = ("Class 1", "Class 2")
-BACKGROUND = "Background noise"  # a sound project's first class, as in Teachable Machine
 META = "project.json"
 RESERVED = {"model", ".cache", ".trash"}  # project sub-folders that are not classes
 
@@ -85,8 +83,8 @@ class Project:
         return self.meta()["name"]
 
     @property
-    def kind(self) -> str:
-        return self.meta().get("kind", "photo")
+    def kind(self) -> Kind:
+        return kind(self.meta().get("kind", PHOTO.name))
 
     def settings(self) -> dict:
         return dict(self.meta().get("settings", {}))
@@ -97,9 +95,9 @@ class Project:
 
     def classes(self) -> list[ClassInfo]:
         meta = self.meta()
-        kind = meta.get("kind", "photo")
+        own = kind(meta.get("kind", PHOTO.name))
         return [
-            ClassInfo(c["label"], c["folder"], bool(c.get("enabled", True)), self._count(c["folder"], kind))
+            ClassInfo(c["label"], c["folder"], bool(c.get("enabled", True)), self._count(c["folder"], own))
             for c in meta["classes"]
         ]
 
@@ -163,52 +161,49 @@ class Project:
             shutil.rmtree(self.path / entry["folder"], ignore_errors=True)
 
     # ---- samples ------------------------------------------------------------------
-    def _count(self, folder: str, kind: str) -> int:
+    def _count(self, folder: str, own: Kind) -> int:
         try:
-            return sum(1 for n in os.listdir(self.path / folder) if _is_sample(n, kind))
+            return sum(1 for n in os.listdir(self.path / folder) if own.is_sample(n))
         except FileNotFoundError:
             return 0
 
     def samples(self, label: str | None = None) -> list[Sample]:
         """Samples of one class (or of all classes in class order), newest first within a class."""
         chosen = [self.class_info(label)] if label is not None else self.classes()
-        kind = self.kind
+        own = self.kind
         out: list[Sample] = []
         for c in chosen:
             folder = self.path / c.folder
-            names = sorted((n for n in os.listdir(folder) if _is_sample(n, kind)), reverse=True) \
+            names = sorted((n for n in os.listdir(folder) if own.is_sample(n)), reverse=True) \
                 if folder.is_dir() else []
             out.extend(Sample(c.label, folder / n) for n in names)
         return out
 
-    def add_sample(self, label: str, source: images.ImageSource | sounds.SoundSource,
-                   name: str | None = None) -> Sample:
-        """Store ``source`` as a new PNG (a sound project: a WAV clip) in class ``label``; the
-        file appears complete or not at all."""
+    def add_sample(self, label: str, source: Any, name: str | None = None) -> Sample:
+        """Store ``source`` (an image for photo and sketch projects, a clip for sound projects:
+        anything the kind decodes) as a new sample of class ``label``; the file appears complete
+        or not at all."""
         info = self.class_info(label)
-        if self.kind == "sound":
-            clip = sounds.checked_clip(sounds.load(source, name), name or "the clip")
-            return self._add_file(info, sounds.to_wav(clip), sounds.SAMPLE_SUFFIX)
-        img = images.bounded(images.load(source, name))
-        return self.add_png(info, images.to_png(img))
+        data, suffix = self.kind.stored(source, name)
+        return self.add_file(info, data, suffix)
 
-    def add_recording(self, label: str, source: sounds.SoundSource, name: str | None = None,
-                      seconds: float = sounds.CLIP_SECONDS, skip_silence: bool = True) -> list[Sample]:
-        """Split a recording into clips of ``seconds`` (one per sound, or consecutive ones when
-        ``skip_silence`` is False, as for background noise) and store each in class ``label``."""
-        if self.kind != "sound":
-            raise StudioError(f"Project {self.name!r} is a {self.kind} project; only sound projects take recordings.")
+    def add_upload(self, label: str, source: Any, name: str) -> list[Sample]:
+        """Store one uploaded file in class ``label``: one sample, or (a long sound file) the
+        clips the kind cuts it into."""
         info = self.class_info(label)
-        clips = sounds.split(sounds.load(source, name), seconds, skip_silence)
-        if not clips:
-            raise BadSound(f"{name or 'The recording'} holds no sound louder than its background; to keep all "
-                           "of it (e.g. for background noise), split it without skipping silence.")
-        return [self._add_file(info, sounds.to_wav(c), sounds.SAMPLE_SUFFIX) for c in clips]
+        return [self.add_file(info, data, suffix) for data, suffix in self.kind.uploaded(source, name, info.label)]
 
-    def add_png(self, info: ClassInfo, png: bytes) -> Sample:
-        return self._add_file(info, png, ".png")
+    def add_recording(self, label: str, source: Any, name: str | None = None, seconds: float = 1.0,
+                      skip_silence: bool | None = None) -> list[Sample]:
+        """Split a recording into samples of ``seconds`` and store each in class ``label`` (sound
+        projects: one clip per sound, or, with ``skip_silence`` False and by default for
+        background noise, consecutive clips)."""
+        info = self.class_info(label)
+        pieces = self.kind.recording(source, name, info.label, seconds, skip_silence)
+        return [self.add_file(info, data, suffix) for data, suffix in pieces]
 
-    def _add_file(self, info: ClassInfo, data: bytes, suffix: str) -> Sample:
+    def add_file(self, info: ClassInfo, data: bytes, suffix: str) -> Sample:
+        """Store already-encoded sample bytes under a new, unique name in class ``info``."""
         folder = self.path / info.folder
         while True:
             stem = f"{time.time_ns() // 1000:016d}-{secrets.token_hex(3)}"
@@ -218,13 +213,10 @@ class Project:
             except FileExistsError:
                 continue
 
-    def add_samples(self, label: str, sources: list) -> list[Sample]:
-        return [self.add_sample(label, s) for s in sources]
-
     def sample_path(self, label: str, name: str) -> Path:
         """The path of sample ``name`` of class ``label``; refuses anything outside the class folder."""
         info = self.class_info(label)
-        if Path(name).name != name or not _is_sample(name, self.kind):
+        if Path(name).name != name or not self.kind.is_sample(name):
             raise NotFound(f"{name!r} is not a sample name.")
         path = self.path / info.folder / name
         if not path.is_file():
@@ -277,14 +269,14 @@ class Store:
         known = ", ".join(repr(p.name) for p in projects) or "none yet"
         raise NotFound(f"No project named {name!r} in {self.root}; projects: {known}.")
 
-    def create(self, name: str, kind: str = "photo", classes: tuple[str, ...] | list[str] | None = None) -> Project:
+    def create(self, name: str, kind_name: str | Kind = PHOTO.name,
+               classes: tuple[str, ...] | list[str] | None = None) -> Project:
         """A new project; its classes default to Teachable Machine's ("Class 1", "Class 2", or
         "Background noise", "Class 2" for sound)."""
         name = check_name(name, "project name")
-        if kind not in KINDS:
-            raise StudioError(f"Project kind must be one of {', '.join(KINDS)}; got {kind!r}.")
+        own = kind(kind_name)
         if classes is None:
-            classes = (BACKGROUND, DEFAULT_CLASSES[1]) if kind == "sound" else DEFAULT_CLASSES
+            classes = own.default_classes
         labels = [check_name(c, "class name") for c in classes]
         for i, lb in enumerate(labels):
             _refuse_duplicate(lb, labels[:i], "class", name)
@@ -300,9 +292,9 @@ class Store:
                 (tmp / f).mkdir()
                 entries.append({"label": lb, "folder": f, "enabled": True})
             atomic.write_json(tmp / META, {
-                "schema": SCHEMA, "name": name, "kind": kind,
+                "schema": SCHEMA, "name": name, "kind": own.name,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "classes": entries,
-                "settings": defaults_for(kind),
+                "settings": own.default_settings(),
             })
             os.rename(tmp, self.root / folder)  # the project appears whole or not at all
         return Project(self, folder)
@@ -324,12 +316,6 @@ class Store:
         trash = self.root / f".deleted-{project.folder}-{secrets.token_hex(4)}"
         os.rename(project.path, trash)  # disappears at once; the slow removal follows
         shutil.rmtree(trash, ignore_errors=True)
-
-
-def _is_sample(name: str, kind: str) -> bool:
-    if name.startswith("."):
-        return False
-    return name.lower().endswith(sounds.SAMPLE_SUFFIX) if kind == "sound" else images.is_image_name(name)
 
 
 def _find(entries: list[dict], label: str, project: str) -> dict:

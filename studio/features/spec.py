@@ -1,0 +1,126 @@
+"""The feature spec: which numbers a model computes from a sample, as a frozen, typed value.
+
+A spec checks itself (``checked``), describes itself in words (metadata.json and the page),
+names the pip packages its exported reader needs, knows its vector length, and converts to
+and from the JSON kept in model.json and metadata.json. Each feature kind is a subclass in a
+module of its own, registered in ``studio.features.registry``.
+
+The arithmetic lives in self-contained kernel modules (``image_kernel``, ``sound_kernel``)
+that the exporter copies into standalone scripts; a spec hands them its JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from functools import cached_property
+from pathlib import Path
+from types import ModuleType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from studio.errors import StudioError
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Base of every feature kind. Subclasses are frozen dataclasses whose fields are the
+    kind's settings; ``to_json`` gives the dict the kernel reads."""
+
+    kind: ClassVar[str]  # the name in JSON, in settings and on the command line
+    title: ClassVar[str]  # what the page calls it
+    medium: ClassVar[str]  # what it reads: "image" or "sound"
+    kernel: ClassVar[ModuleType]  # the self-contained module the exporter copies
+    # Functions outside ``kernel`` that exported scripts need, each registered in the kernel's
+    # EXTRACTORS under ``kind`` (a feature kind added in a module of its own brings its code).
+    extra_kernel: ClassVar[tuple[Callable, ...]] = ()
+    node: ClassVar[bool] = True  # predict.mjs (the Node.js twin of the kernels) computes it
+    svc: ClassVar[dict[str, float]] = {}  # the RBF SVC's "gamma" and "calibration_folds", if not the defaults
+
+    # ---- JSON -------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The dict stored in model.json and metadata.json: ``kind`` first, then the fields."""
+        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+    @cached_property
+    def json(self) -> dict[str, Any]:
+        """``to_json()`` computed once (the kernels read it for every sample)."""
+        return self.to_json()
+
+    @classmethod
+    def from_fields(cls, data: dict[str, Any]) -> FeatureSpec:
+        """A spec of this kind from a JSON dict's fields (``kind`` excluded); ValueError or
+        TypeError when they cannot make one."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known - {"kind"})
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def key(self) -> str:
+        """A stable text form of the spec (feature caches are keyed by it)."""
+        return json.dumps(self.json, sort_keys=True)
+
+    # ---- what a spec says about itself ------------------------------------------------------
+    def checked(self) -> FeatureSpec:
+        """This spec, or ValueError saying which setting is impossible and what is allowed."""
+        return self
+
+    def describe(self) -> list[str]:
+        """The sample-to-vector steps in words, for programs that reimplement them."""
+        raise NotImplementedError
+
+    def needs(self) -> list[str]:
+        """The pip packages the exported reader of this spec needs."""
+        raise NotImplementedError
+
+    def metadata(self) -> dict[str, Any]:
+        """What metadata.json says about this spec's preprocessing, besides the spec itself."""
+        return {}
+
+    def kinds_in(self) -> set[str]:
+        """The feature kinds this spec computes (a combined spec: its parts')."""
+        return {self.kind}
+
+    @cached_property
+    def vector_length(self) -> int:
+        """How many numbers the spec gives per sample (what a model must expect)."""
+        return len(self.vector(self.blank()))
+
+    @property
+    def kernel_path(self) -> Path:
+        return Path(self.kernel.__file__)
+
+    # ---- computing ----------------------------------------------------------------------------
+    def decode(self, source: Any, name: str | None = None) -> Any:
+        """A sample decoded once for all its training variants; BadImage or BadSound if unreadable."""
+        raise NotImplementedError
+
+    def vector(self, decoded: Any, variant: str = "plain") -> np.ndarray:
+        """The float32 feature vector of a decoded sample (a training variant of it: see
+        ``Kind.variants``); ValueError if the sample holds nothing to describe."""
+        raise NotImplementedError
+
+    def blank(self) -> Any:
+        """A decoded sample of the right shape, for measuring the vector length."""
+        raise NotImplementedError
+
+    def featurize(self, source: Any) -> np.ndarray:
+        """The feature vector of one image or sound, as a model with this spec expects it."""
+        decoded = self.decode(source)
+        try:
+            return self.vector(decoded)
+        except ValueError as e:  # e.g. an empty sketch or an empty clip
+            raise self.unreadable(str(e)) from None
+
+    def unreadable(self, message: str) -> StudioError:
+        """The error for a sample this spec cannot describe."""
+        raise NotImplementedError
+
+
+def refuse(spec: object, why: str) -> StudioError:
+    """The message for a stored spec this studio does not compute exactly."""
+    return StudioError(f"The model's feature spec {spec!r} is not one this studio computes ({why}): it comes "
+                       "from another studio version, or its description was edited. Train the model again.")
