@@ -86,8 +86,9 @@ def train_once(captures: Path, recipe: str) -> dict:
     tracemalloc.stop()
     marks = [t0, *reports, t0 + seconds]
     m = record.metrics
-    return {"seconds": seconds, "feature_seconds": m["feature_seconds"], "fit_seconds": m["fit_seconds"],
-            "cache": m["cache"], "n_train": m["n_train"], "test_accuracy": m["test"]["accuracy"],
+    return {"seconds": seconds, "feature_seconds": m.feature_seconds, "fit_seconds": m.fit_seconds,
+            "cache": {"hits": m.cache_hits, "misses": m.cache_misses}, "n_train": m.n_train,
+            "test_accuracy": m.test.accuracy,
             "tracemalloc_peak_mb": peak / 2**20,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "longest_pause_s": max(b - a for a, b in zip(marks, marks[1:]))}

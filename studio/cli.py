@@ -194,11 +194,11 @@ def cmd_train(args):
             last[0] = pct // 10
             print(f"{pct:3d}% {msg}", file=sys.stderr)
     record = train(project, settings, progress)
-    test = record.metrics["test"]
+    m = record.metrics
+    test = m.test.to_json()
     summary = {"model": settings.model, "features": record.spec.to_json(), "accuracy": test["accuracy"],
-               "n_train": record.metrics["n_train"], "n_test": record.metrics["n_test"],
-               "per_class": test["per_class"], "confusion": test["confusion"],
-               "seconds": record.metrics["fit_seconds"] + record.metrics["feature_seconds"]}
+               "n_train": m.n_train, "n_test": m.n_test, "per_class": test["per_class"],
+               "confusion": test["confusion"], "seconds": m.seconds}
     _emit(args, summary, _train_text(record, project.kind))
 
 
@@ -211,14 +211,15 @@ def _switch(off: bool, on: bool, off_flag: str, on_flag: str) -> bool | None:
 
 def _train_text(record, kind) -> str:
     from studio.model.evaluation import format_confusion
-    test, m = record.metrics["test"], record.metrics
-    acc = f"n/a (no held-back {kind.nouns})" if test["accuracy"] is None else f"{test['accuracy']:.3f}"
-    lines = [f"Trained {record.settings['model']} on {kind.count(m['n_train'])} "
-             f"({m['feature_seconds'] + m['fit_seconds']:.1f} s); test accuracy {acc} on {kind.count(m['n_test'])}"]
-    for lb, pc in test["per_class"].items():
-        lines.append(f"  {lb}\t{pc['correct']}/{pc['n']}")
-    if test["n"]:
-        lines += ["", format_confusion(record.labels, test["confusion"])]
+    m = record.metrics
+    test = m.test
+    acc = f"n/a (no held-back {kind.nouns})" if test.accuracy is None else f"{test.accuracy:.3f}"
+    lines = [f"Trained {record.settings['model']} on {kind.count(m.n_train)} "
+             f"({m.seconds:.1f} s); test accuracy {acc} on {kind.count(m.n_test)}"]
+    for lb, pc in test.per_class.items():
+        lines.append(f"  {lb}\t{pc.correct}/{pc.n}")
+    if test.n:
+        lines += ["", format_confusion(record.labels, test.confusion)]
     return "\n".join(lines)
 
 
@@ -281,15 +282,13 @@ def cmd_evaluate(args):
     proba = np.vstack([predictor.probabilities(paths[i:i + 64]) for i in range(0, len(paths), 64)])
     pred = np.asarray(predictor.labels, dtype=object)[predictor.best(proba)]
     m = metrics(np.asarray(truth, dtype=object), pred, predictor.labels)
-    m.pop("predicted")
-    m["ignored_folders"] = ignored
-    text = [f"Accuracy {m['accuracy']:.3f} on {kind.count(m['n'])}"]
-    text += [f"  {lb}\t{pc['accuracy']:.3f}\t({pc['correct']}/{pc['n']})" for lb, pc in m["per_class"].items()
-             if pc["n"]]
-    text += ["", format_confusion(predictor.labels, m["confusion"]), "", m["report"]]
+    text = [f"Accuracy {m.accuracy:.3f} on {kind.count(m.n)}"]
+    text += [f"  {lb}\t{pc.accuracy:.3f}\t({pc.correct}/{pc.n})" for lb, pc in m.per_class.items() if pc.n]
+    text += ["", format_confusion(predictor.labels, m.confusion), "", m.report]
     if ignored:
         text.append("Ignored folders that are not classes: " + ", ".join(ignored))
-    _emit(args, m, "\n".join(text))
+    data = {k: v for k, v in m.to_json().items() if k != "predicted"}
+    _emit(args, {**data, "ignored_folders": ignored}, "\n".join(text))
 
 
 @command("export", "export a project's model to a folder and zip")

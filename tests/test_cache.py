@@ -34,28 +34,28 @@ def decodes(monkeypatch):
 def test_retraining_after_adding_images_decodes_only_the_new_ones(store, decodes):
     p = make_project(store, "rps", "rps", n=8)
     first = train(p, FAST)
-    assert first.metrics["cache"] == {"hits": 0, "misses": 24}
+    assert first.metrics.cache == (0, 24)
     assert len(decodes) == 24
 
     new = [p.add_sample("rock", f) for f in fixture_images("rps", "rock")[8:11]]
     decodes.clear()
     second = train(p, FAST)
-    assert second.metrics["cache"] == {"hits": 24, "misses": 3}
+    assert second.metrics.cache == (24, 3)
     assert sorted(decodes) == sorted(s.path for s in new)
 
     decodes.clear()
     third = train(p, FAST.updated(seed=3))
-    assert third.metrics["cache"] == {"hits": 27, "misses": 0} and decodes == []
+    assert third.metrics.cache == (27, 0) and decodes == []
 
 
 def test_each_spec_has_its_own_cache(store, decodes):
     p = make_project(store, "rps", "rps", n=4)
     train(p, FAST)
-    assert train(p, FAST.updated(features="pixels")).metrics["cache"] == {"hits": 0, "misses": 12}
-    assert train(p, FAST).metrics["cache"] == {"hits": 12, "misses": 0}
+    assert train(p, FAST.updated(features="pixels")).metrics.cache == (0, 12)
+    assert train(p, FAST).metrics.cache == (12, 0)
     assert len(list(p.cache_dir.glob("features-*.npz"))) == 2
     # mirrored copies are cached beside the plain ones
-    assert train(p, FAST.updated(augment=False)).metrics["cache"] == {"hits": 12, "misses": 0}
+    assert train(p, FAST.updated(augment=False)).metrics.cache == (12, 0)
 
 
 def test_cached_vectors_equal_fresh_features(store):
@@ -80,7 +80,7 @@ def test_a_replaced_file_is_read_again(store, decodes):
     victim.write_bytes(fixture_images("rps", "rock", 1)[0].read_bytes())
     os.utime(victim, ns=(1, 1))
     decodes.clear()
-    assert train(p, FAST).metrics["cache"] == {"hits": 8, "misses": 1}
+    assert train(p, FAST).metrics.cache == (8, 1)
     assert decodes == [victim]
 
 
@@ -102,8 +102,8 @@ def test_a_damaged_cache_is_rebuilt(store):
     for f in p.cache_dir.glob("features-*.npz"):
         f.write_bytes(b"garbage")
     record = train(p, FAST)
-    assert record.metrics["cache"] == {"hits": 0, "misses": 9}
-    assert train(p, FAST).metrics["cache"] == {"hits": 9, "misses": 0}
+    assert record.metrics.cache == (0, 9)
+    assert train(p, FAST).metrics.cache == (9, 0)
 
 
 def test_unreadable_files_are_named_and_not_cached(store):

@@ -89,4 +89,4 @@ def test_default_recipe_recognises_unseen_images(tmp_path, name):
     predicted = np.array(predictor.labels, dtype=object)[predictor.best(proba)]
     accuracy = float(np.mean(predicted == np.array([lb for lb, _ in held], dtype=object)))
     assert accuracy >= FLOORS[name], f"{name}: {accuracy:.3f} on {len(held)} unseen images"
-    assert record.metrics["test"]["accuracy"] >= FLOORS[name] - 0.1
+    assert record.metrics.test.accuracy >= FLOORS[name] - 0.1

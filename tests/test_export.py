@@ -53,7 +53,7 @@ def test_metadata_has_teachable_machine_fields_and_everything_to_rebuild_feature
     assert meta["packageName"] == "studio" and meta["packageVersion"] == __version__
     assert meta["feature_spec"] == record.spec.to_json()
     assert meta["preprocessing"] and all(isinstance(s, str) for s in meta["preprocessing"])
-    assert meta["metrics"]["test_accuracy"] == record.metrics["test"]["accuracy"]
+    assert meta["metrics"]["test_accuracy"] == record.metrics.test.accuracy
     assert set(meta["versions"]) >= {"studio", "scikit-learn", "numpy", "python"}
     assert meta["settings"]["model"] == "svc"
     assert meta["files"]["joblib"] == ["model.joblib", "predict.py"]

@@ -228,9 +228,9 @@ def test_training_variants_are_slower_and_faster_copies():
 def test_a_sound_project_trains_and_predicts_like_an_image_project(sound_project, tmp_path):
     record = train(sound_project)
     assert record.spec == LogmelSpec() and record.labels == ["0", "1", "2"]
-    test = record.metrics["test"]
+    test = record.metrics.test.to_json()
     assert test["n"] == 6 and test["accuracy"] is not None and set(test["per_class"]) == {"0", "1", "2"}
-    assert record.metrics["n_train"] == 30
+    assert record.metrics.n_train == 30
     predictor = Predictor.from_project(sound_project)
     for label in ("0", "1", "2"):
         for f in clips(label)[:2]:
@@ -241,7 +241,7 @@ def test_a_sound_project_trains_and_predicts_like_an_image_project(sound_project
     mic = (48000, np.round(clip.at(48000).samples * 32767).astype(np.int16))  # a Gradio microphone pair
     assert predictor.top(mic)[0] == "1"
     again = train(sound_project)
-    assert again.metrics["cache"] == {"hits": 36, "misses": 0}
+    assert again.metrics.cache == (36, 0)
 
 
 def test_image_features_cannot_train_a_sound_project(sound_project):
@@ -261,7 +261,7 @@ def test_a_damaged_clip_is_named_when_training(sound_project):
 def test_every_model_kind_trains_on_sounds(sound_project):
     for model in ("knn", "mlp", "logistic", "forest", "naive_bayes", "linear_svm"):
         record = train(sound_project, TrainSettings(features="logmel", model=model, epochs=5, augment=False))
-        assert record.metrics["test"]["n"] == 6
+        assert record.metrics.test.n == 6
 
 
 # ---- live ------------------------------------------------------------------------------------------

@@ -38,12 +38,12 @@ def test_every_model_kind_trains_and_its_top_class_is_its_prediction(projects, m
     assert record.labels == p.labels()
     assert record.spec.framing == ("sketch" if kind == "sketch" else "crop")
     m = record.metrics
-    assert m["n_train"] + m["n_test"] == sum(p.counts().values())
-    assert m["test"]["accuracy"] is not None and 0.0 <= m["test"]["accuracy"] <= 1.0
-    assert m["train"]["accuracy"] >= 0.5  # every kind learns its own training images
-    assert set(m["test"]["per_class"]) == set(p.labels())
-    assert np.array(m["test"]["confusion"]).shape == (len(p.labels()),) * 2
-    assert "precision" in m["test"]["report"]
+    assert m.n_train + m.n_test == sum(p.counts().values())
+    assert m.test.accuracy is not None and 0.0 <= m.test.accuracy <= 1.0
+    assert m.train.accuracy >= 0.5  # every kind learns its own training images
+    assert set(m.test.per_class) == set(p.labels())
+    assert np.array(m.test.confusion).shape == (len(p.labels()),) * 2
+    assert "precision" in m.test.report
 
     paths = [s.path for s in p.samples()]
     predictor = Predictor.from_record(record)
@@ -63,17 +63,17 @@ def test_training_accuracy_of_a_large_project_is_measured_on_a_sample(projects, 
 
     p = projects["photo"]
     whole = train(p, TrainSettings(model="knn", **QUICK)).metrics
-    assert whole["train"]["n"] == whole["n_train"]
+    assert whole.train.n == whole.n_train
     monkeypatch.setattr(studio.model.training, "TRAIN_SCORED", 5)
     sampled = train(p, TrainSettings(model="knn", **QUICK)).metrics
-    assert sampled["train"]["n"] == 5 and sampled["n_train"] == whole["n_train"] > 5
-    assert sampled["test"] == whole["test"]  # the held-back images are all scored, as before
+    assert sampled.train.n == 5 and sampled.n_train == whole.n_train > 5
+    assert sampled.test == whole.test  # the held-back images are all scored, as before
 
 
 def test_mlp_records_accuracy_and_loss_per_epoch(projects):
     steps = []
     record = train(projects["photo"], TrainSettings(model="mlp", epochs=7), lambda i, n, msg: steps.append((i, n)))
-    h = record.metrics["history"]
+    h = record.metrics.history
     assert h["epoch"] == list(range(1, 8))
     for key in ("train_accuracy", "train_loss", "test_accuracy", "test_loss"):
         assert len(h[key]) == 7 and all(np.isfinite(h[key]))
@@ -99,10 +99,10 @@ def test_training_is_deterministic_for_a_seed(projects, model):
     paths = [s.path for s in p.samples()]
     a = train(p, TrainSettings(model=model, seed=5, **QUICK))
     b = train(p, TrainSettings(model=model, seed=5, **QUICK))
-    assert a.metrics["test"]["samples"] == b.metrics["test"]["samples"]
+    assert a.metrics.test.samples == b.metrics.test.samples
     assert np.array_equal(Predictor.from_record(a).probabilities(paths), Predictor.from_record(b).probabilities(paths))
     c = train(p, TrainSettings(model=model, seed=6, **QUICK))
-    assert c.metrics["test"]["samples"] != a.metrics["test"]["samples"]
+    assert c.metrics.test.samples != a.metrics.test.samples
 
 
 # ---- the split -------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_split_holds_back_about_15_percent():
 def test_tiny_classes_train_even_with_a_large_test_fraction(store, model):
     p = make_project(store, "P", "rps", n=3)
     record = train(p, TrainSettings(model=model, augment=False, test_fraction=0.5))
-    assert (record.metrics["n_train"], record.metrics["n_test"]) == (6, 3)
+    assert (record.metrics.n_train, record.metrics.n_test) == (6, 3)
 
 
 # ---- refusals --------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def test_model_survives_a_restart(store):
     loaded = modelfile.load(reopened.model_dir)
     assert loaded.labels == record.labels and loaded.spec == record.spec and loaded.id == record.id
     assert loaded.settings == TrainSettings(model="svc").to_dict()
-    assert loaded.metrics["test"]["accuracy"] == record.metrics["test"]["accuracy"]
+    assert loaded.metrics == record.metrics
     assert set(loaded.versions) >= {"studio", "scikit-learn", "numpy", "python"}
     assert Predictor.from_project(reopened).predict_batch(paths) == before
 

@@ -28,7 +28,7 @@ def default_out() -> Path:
 
 
 def metadata(record: modelfile.ModelRecord, files: dict[str, list[str]], extra: dict | None = None) -> dict:
-    test = record.metrics.get("test", {})
+    test = record.metrics.test.to_json()
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     return {
         # Teachable Machine's names, where they mean the same thing
@@ -46,9 +46,8 @@ def metadata(record: modelfile.ModelRecord, files: dict[str, list[str]], extra: 
         "model_id": record.id,
         "trained": record.created,
         "settings": record.settings,
-        "metrics": {"test_accuracy": test.get("accuracy"), "n_test": test.get("n"),
-                    "per_class": test.get("per_class"), "confusion": test.get("confusion"),
-                    "report": test.get("report")},
+        "metrics": {"test_accuracy": test["accuracy"], "n_test": test["n"], "per_class": test["per_class"],
+                    "confusion": test["confusion"], "report": test["report"]},
         "files": files,
         "versions": {**record.versions, "exported_with_python": platform.python_version()},
         **(extra or {}),

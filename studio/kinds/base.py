@@ -27,6 +27,7 @@ class Kind:
     framing: str = "crop"  # how image features frame a sample
     default_classes: tuple[str, ...] = DEFAULT_CLASSES
     teachable_file: bool = False  # its projects open and save as Teachable Machine .tm files
+    camera: bool = False  # its samples are recorded from the webcam (``samples.webcam``)
 
     def __str__(self) -> str:
         return self.name

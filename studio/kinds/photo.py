@@ -32,4 +32,5 @@ class ImageKind(Kind):
         return "IMAGE", "my_image.jpg"
 
 
-PHOTO = ImageKind("photo", "Photos: webcam and image files", "image", "images", "image", CombinedSpec.kind)
+PHOTO = ImageKind("photo", "Photos: webcam and image files", "image", "images", "image", CombinedSpec.kind,
+                  camera=True)

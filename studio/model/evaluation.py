@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
+from studio.model.metrics import ClassScore, Scores
+
 
 def probabilities(estimator, X: np.ndarray, labels: list[str]) -> np.ndarray:
     """predict_proba with columns in ``labels`` order (the project's class order)."""
@@ -13,32 +15,24 @@ def probabilities(estimator, X: np.ndarray, labels: list[str]) -> np.ndarray:
     return proba[:, order]
 
 
-def score(estimator, X: np.ndarray, y: list[str] | np.ndarray, labels: list[str]) -> dict:
-    """Metrics of ``estimator`` on ``X``/``y``; predictions are the top-confidence class."""
+def score(estimator, X: np.ndarray, y: list[str] | np.ndarray, labels: list[str]) -> Scores:
+    """Scores of ``estimator`` on ``X``/``y``; predictions are the top-confidence class."""
     y = np.asarray(y, dtype=object)
     if len(y) == 0:
-        return {"n": 0, "accuracy": None, "per_class": {}, "confusion": [], "report": "", "predicted": []}
+        return Scores()
     # the estimator's own argmax, so ties go where estimator.predict puts them
     pred = np.asarray(estimator.classes_, dtype=object)[estimator.predict_proba(X).argmax(axis=1)]
     return metrics(y, pred, labels)
 
 
-def metrics(y: np.ndarray, pred: np.ndarray, labels: list[str]) -> dict:
+def metrics(y: np.ndarray, pred: np.ndarray, labels: list[str]) -> Scores:
+    """Scores of predictions ``pred`` against the truth ``y``, classes in ``labels`` order."""
     cm = confusion_matrix(y, pred, labels=labels)
-    per_class = {
-        lb: {"n": int(cm[i].sum()), "correct": int(cm[i, i]),
-             "accuracy": (float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None)}
-        for i, lb in enumerate(labels)
-    }
-    present = [lb for lb in labels if per_class[lb]["n"] or (pred == lb).any()]
-    return {
-        "n": int(len(y)),
-        "accuracy": float((y == pred).mean()),
-        "per_class": per_class,
-        "confusion": cm.tolist(),
-        "report": classification_report(y, pred, labels=present, zero_division=0),
-        "predicted": [str(p) for p in pred],
-    }
+    per_class = {lb: ClassScore(int(cm[i].sum()), int(cm[i, i]), float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None)
+                 for i, lb in enumerate(labels)}
+    present = [lb for lb in labels if per_class[lb].n or (pred == lb).any()]
+    return Scores(int(len(y)), float((y == pred).mean()), per_class, cm.tolist(),
+                  classification_report(y, pred, labels=present, zero_division=0), [str(p) for p in pred])
 
 
 def format_confusion(labels: list[str], cm: list[list[int]]) -> str:

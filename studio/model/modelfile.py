@@ -25,6 +25,7 @@ from studio import __version__
 from studio.errors import NotFound, StudioError, UnsafeFile
 from studio.features import registry
 from studio.features.spec import FeatureSpec
+from studio.model.metrics import Metrics
 from studio.samples import atomic
 
 POINTER = "model.json"
@@ -44,7 +45,7 @@ class ModelRecord:
     labels: list[str]
     spec: FeatureSpec
     settings: dict
-    metrics: dict
+    metrics: Metrics
     project_name: str = ""
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     versions: dict = field(default_factory=versions)
@@ -53,7 +54,7 @@ class ModelRecord:
     def info(self) -> dict:
         """Everything but the estimator, as JSON-ready data."""
         return {"format": FORMAT, "id": self.id, "labels": self.labels, "spec": self.spec.to_json(),
-                "settings": self.settings, "metrics": self.metrics, "project": self.project_name,
+                "settings": self.settings, "metrics": self.metrics.to_json(), "project": self.project_name,
                 "created": self.created, "versions": self.versions}
 
 
@@ -122,5 +123,5 @@ def load(folder: Path) -> ModelRecord:
         raise StudioError(f"{file} was written with scikit-learn {made_by} and cannot be read with "
                           f"{sklearn.__version__} ({type(e).__name__}: {e}). Train the model again.") from None
     return ModelRecord(estimator, meta["labels"], registry.from_json(meta["spec"]), meta.get("settings", {}),
-                       meta.get("metrics", {}),
+                       Metrics.from_json(meta.get("metrics")),
                        meta.get("project", ""), meta.get("created", ""), meta.get("versions", {}), meta["id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from studio.kinds import PHOTO, Kind
 from studio.model import modelfile
 from studio.model.estimators import make_estimator
 from studio.model.evaluation import score
+from studio.model.metrics import Metrics
 from studio.model.settings import ITERATIVE, TrainSettings
 from studio.samples.store import Project
 
@@ -145,16 +147,11 @@ def train(project: Project, settings: TrainSettings | None = None,
     test = score(result.estimator, X[te], y[te], labels)
     scored = tr if len(tr) <= TRAIN_SCORED else np.sort(np.random.default_rng(settings.seed).choice(
         tr, TRAIN_SCORED, replace=False))
-    train_metrics = score(result.estimator, X[scored], y[scored], labels)
-    test["samples"] = [f"{samples[i].path.parent.name}/{samples[i].name}" for i in te]
-    metrics = {
-        "test": test,
-        "train": {k: train_metrics[k] for k in ("n", "accuracy", "per_class")},
-        "history": result.history,
-        "n_train": int(len(tr)), "n_test": int(len(te)),
-        "feature_seconds": round(feature_seconds, 3), "fit_seconds": round(result.seconds, 3),
-        "cache": {"hits": cache.hits, "misses": cache.misses},
-    }
+    metrics = Metrics(
+        test=dataclasses.replace(test, samples=[f"{samples[i].path.parent.name}/{samples[i].name}" for i in te]),
+        train=score(result.estimator, X[scored], y[scored], labels).summary(), history=result.history,
+        n_train=int(len(tr)), n_test=int(len(te)), feature_seconds=round(feature_seconds, 3),
+        fit_seconds=round(result.seconds, 3), cache_hits=cache.hits, cache_misses=cache.misses)
     record = modelfile.ModelRecord(result.estimator, labels, spec, settings.to_dict(), metrics,
                                    project_name=project.name)
     modelfile.save(project.model_dir, record)

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from studio.errors import BadImage, TooLarge
-from studio.features import image_kernel as features
+from studio.features import image_kernel
 
 ImageSource = np.ndarray | Image.Image | str | Path | bytes
 
@@ -46,7 +46,7 @@ def _open(data: bytes | Path, name: str) -> Image.Image:
 
 def flatten(img: Image.Image) -> Image.Image:
     """RGB of any mode, exactly as the exported ``predict.py`` converts it."""
-    return Image.fromarray(features.as_rgb_array(img))
+    return Image.fromarray(image_kernel.as_rgb_array(img))
 
 
 def from_array(arr: np.ndarray, name: str = "array") -> Image.Image:
@@ -106,3 +106,8 @@ def to_jpeg(img: Image.Image, quality: int = 90) -> bytes:
 
 def is_image_name(name: str) -> bool:
     return Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def has_ink(rgb: np.ndarray) -> bool:
+    """Whether a drawing (RGB on white) holds a stroke: what sketch framing crops to."""
+    return bool((np.asarray(rgb).min(axis=2) < image_kernel.SKETCH_INK).any())

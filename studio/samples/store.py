@@ -96,24 +96,50 @@ class Project:
     def classes(self) -> list[ClassInfo]:
         meta = self.meta()
         own = kind(meta.get("kind", PHOTO.name))
-        return [
-            ClassInfo(c["label"], c["folder"], bool(c.get("enabled", True)), self._count(c["folder"], own))
-            for c in meta["classes"]
-        ]
+        return [self._info(c, own) for c in meta["classes"]]
+
+    def _info(self, entry: dict, own: Kind | None) -> ClassInfo:
+        """A class of project.json; its samples counted unless ``own`` is None (count -1)."""
+        n = self._count(entry["folder"], own) if own is not None else -1
+        return ClassInfo(entry["label"], entry["folder"], bool(entry.get("enabled", True)), n)
 
     def labels(self, enabled_only: bool = False) -> list[str]:
         return [c.label for c in self.classes() if c.enabled or not enabled_only]
 
-    def class_info(self, label: str) -> ClassInfo:
-        for c in self.classes():
-            if c.label == label or c.label.casefold() == label.casefold():
-                return c
-        raise NotFound(
-            f"Project {self.name!r} has no class {label!r}; its classes are: "
-            + ", ".join(repr(c.label) for c in self.classes())
-        )
+    def class_info(self, label: str, count: bool = True) -> ClassInfo:
+        """The class labelled ``label`` (compared case-insensitively), with its sample count
+        (-1 when ``count`` is False: one read of project.json and no folder listing)."""
+        meta = self.meta()
+        for c in meta["classes"]:
+            if c["label"] == label or c["label"].casefold() == label.casefold():
+                return self._info(c, kind(meta.get("kind", PHOTO.name)) if count else None)
+        raise NotFound(f"Project {meta['name']!r} has no class {label!r}; its classes are: "
+                       + ", ".join(repr(c["label"]) for c in meta["classes"]))
+
+    def class_in(self, folder: str, count: bool = True) -> ClassInfo:
+        """The class stored in ``folder``, which (unlike its label) never changes: pages name
+        classes by folder so that a rename in another window does not misdirect a sample."""
+        meta = self.meta()
+        for c in meta["classes"]:
+            if c["folder"] == folder:
+                return self._info(c, kind(meta.get("kind", PHOTO.name)) if count else None)
+        raise NotFound("This class no longer exists (deleted in another window?).")
 
     # ---- classes ------------------------------------------------------------------
+    def add_next_class(self) -> ClassInfo:
+        """A new class named "Class N" with the smallest free N (as Teachable Machine names them);
+        if another window takes that name at the same moment, the next one."""
+        for _ in range(100):
+            taken = {lb.casefold() for lb in self.labels()}
+            n = len(taken) + 1
+            while f"class {n}" in taken:
+                n += 1
+            try:
+                return self.add_class(f"Class {n}")
+            except Conflict:
+                continue
+        raise Conflict(f"Could not find a free class name in {self.name!r}; name the classes and try again.")
+
     def add_class(self, label: str) -> ClassInfo:
         label = check_name(label, "class name")
         with self._editing() as meta:
@@ -162,6 +188,7 @@ class Project:
 
     # ---- samples ------------------------------------------------------------------
     def _count(self, folder: str, own: Kind) -> int:
+        """The samples of kind ``own`` in class folder ``folder``."""
         try:
             return sum(1 for n in os.listdir(self.path / folder) if own.is_sample(n))
         except FileNotFoundError:
@@ -183,7 +210,7 @@ class Project:
         """Store ``source`` (an image for photo and sketch projects, a clip for sound projects:
         anything the kind decodes) as a new sample of class ``label``; the file appears complete
         or not at all."""
-        info = self.class_info(label)
+        info = self.class_info(label, count=False)
         data, suffix = self.kind.stored(source, name)
         return self.add_file(info, data, suffix)
 

@@ -219,12 +219,15 @@ def save_tm(project: Project, dest: Path) -> Path:
     return archives.write_zip(dest, write)
 
 
-def save_zip(project: Project, dest: Path) -> Path:
-    """The project's samples as a zip of class folders (the ImageFolder convention), each named
-    by its label where the label is a safe folder name, so importing the zip restores the labels."""
+def save_zip(project: Project, dest: Path, labels: list[str] | None = None) -> Path:
+    """The project's samples (of the classes ``labels``, or all) as a zip of class folders (the
+    ImageFolder convention), each named by its label where the label is a safe folder name, so
+    importing the zip restores the labels."""
+    chosen = [project.class_info(lb) for lb in labels] if labels is not None else project.classes()
+
     def write(z: zipfile.ZipFile) -> None:
         used: set[str] = set()
-        for c in project.classes():
+        for c in chosen:
             taken = {u.casefold() for u in used}
             name = c.label if _safe_entry_folder(c.label) and c.label.casefold() not in taken else \
                 folder_for(c.label, used)
