@@ -26,11 +26,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 # Debian's Chromium (driven by Playwright, never downloaded), ffmpeg (fake webcam video, MP3/OGG
-# decoding), sox and espeak-ng (test sounds) for the tests.
+# decoding), sox and espeak-ng (test sounds), and Node.js with npm (the exported predict.mjs) for the tests.
 DEBS := chromium ffmpeg sox espeak-ng
 system:
 	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! command -v sox >/dev/null \
-	    || ! command -v espeak-ng >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBS); \
-	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBS); fi; \
+	    || ! command -v espeak-ng >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  debs="$(DEBS)"; command -v node >/dev/null || debs="$$debs nodejs"; command -v npm >/dev/null || debs="$$debs npm"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$debs; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$debs; fi; \
 	fi

@@ -10,7 +10,7 @@ Protocol (the same for every recipe, in one run):
   draws of 10 and 30 from the pool (seeds 1..draws), so 10 and 30 are reported as mean and
   spread over 1 + draws runs;
 - a recipe goes through studio's own steps: features with the project's framing (quickdraw is
-  a sketch set) and training copies (featurize.variants / featurize.vector, as
+  a sketch set) and training copies (Kind.variants / FeatureSpec.vector, as
   training.train), training.fit, evaluation.score (top-confidence class);
 - the baseline is the course's k-NN (k=5) on 28x28 grey raw pixels of the whole image,
   trained and scored on the same images.
@@ -42,14 +42,15 @@ from PIL import Image
 from sklearn.neighbors import KNeighborsClassifier
 from threadpoolctl import threadpool_limits
 
-from studio.features import featurize
+from studio.features.spec import FeatureSpec
+from studio.kinds import PHOTO, SKETCH, Kind
 from studio.model.evaluation import score
 from studio.model.predictor import Predictor
 from studio.model.settings import TrainSettings
 from studio.model.training import fit
 from studio.samples import images
 
-SETS = {"face_mask": "crop", "quickdraw": "sketch", "rps": "crop", "rps_mediapipe": "crop"}
+SETS = {"face_mask": PHOTO, "quickdraw": SKETCH, "rps": PHOTO, "rps_mediapipe": PHOTO}  # the project kind of each
 SIZES = (10, 30, "all")
 RECIPES = {
     "default": {},
@@ -103,10 +104,10 @@ def recipe_settings(recipe: str) -> TrainSettings:
     return TrainSettings.from_dict(changes)
 
 
-def vectors(data: dict[str, list[np.ndarray]], spec: dict, variants: tuple[str, ...]) -> tuple[dict, float]:
+def vectors(data: dict[str, list[np.ndarray]], spec: FeatureSpec, variants: tuple[str, ...]) -> tuple[dict, float]:
     """{variant: {label: (n, d) float32}} for every image, and the seconds per image."""
     t0 = time.perf_counter()
-    out = {v: {lb: np.stack([featurize.vector(im, spec, v) for im in imgs]) for lb, imgs in data.items()}
+    out = {v: {lb: np.stack([spec.vector(im, v) for im in imgs]) for lb, imgs in data.items()}
            for v in variants}
     return out, (time.perf_counter() - t0) / sum(map(len, data.values()))
 
@@ -150,7 +151,7 @@ def median_ms(fn, frame: np.ndarray, repeats: int = 60) -> float:
     return statistics.median(times)
 
 
-def run_set(data: dict, framing: str, recipes: dict[str, TrainSettings], draws: int) -> dict:
+def run_set(data: dict, kind: Kind, recipes: dict[str, TrainSettings], draws: int) -> dict:
     """Every recipe and the baseline on one set: accuracies per size and run, times."""
     labels = list(data)
     pool, test = split(data)
@@ -166,8 +167,8 @@ def run_set(data: dict, framing: str, recipes: dict[str, TrainSettings], draws: 
         out["baseline"][str(n)].append(acc)
     out["baseline"]["frame_ms"] = median_ms(lambda f: knn.predict_proba(grey28(f)[None]), frame)
     for name, settings in recipes.items():
-        spec = settings.spec(framing)
-        vecs, feature_s = vectors(data, spec, featurize.variants(spec, settings.augment))
+        spec = settings.spec_for(kind)
+        vecs, feature_s = vectors(data, spec, kind.variants(settings.augment))
         row: dict = {str(n): [] for n in SIZES}
         for n, _, train in runs:
             acc, seconds, est = train_and_score(vecs, train, test, settings, labels)
@@ -246,12 +247,12 @@ def main() -> None:
     recipes = {name: recipe_settings(name) for name in (args.recipe or ["default"])}
     results = {}
     with threadpool_limits(1):
-        for name, framing in SETS.items():
+        for name, kind in SETS.items():
             folder = args.data / name
             if not folder.is_dir():
                 print(f"skipping {name}: {folder} not found", file=sys.stderr)
                 continue
-            results[name] = run_set(load_set(folder), framing, recipes, args.draws)
+            results[name] = run_set(load_set(folder), kind, recipes, args.draws)
             print(f"done {name}", file=sys.stderr)
         sound = None
         if not args.no_sound and (args.data / "spoken_digits").is_dir():

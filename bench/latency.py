@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 from threadpoolctl import threadpool_limits
 
-from studio.features import image_kernel as features
+from studio.kinds import PHOTO
 from studio.model.predictor import Predictor
 from studio.model.settings import TrainSettings
 from studio.model.training import fit
@@ -50,9 +50,9 @@ def training_images(data: Path) -> tuple[list[np.ndarray], list[str]]:
 
 
 def predictor(settings: TrainSettings, imgs: list[np.ndarray], labels: list[str]) -> Predictor:
-    spec = settings.spec()
-    X = np.stack([features.extract(im, spec) for im in imgs])
-    Xm = np.stack([features.extract(im, spec, mirror=True) for im in imgs]) if settings.augment else None
+    spec = settings.spec_for(PHOTO)
+    X = np.stack([spec.vector(im) for im in imgs])
+    Xm = np.stack([spec.vector(im, "mirror") for im in imgs]) if settings.augment else None
     classes = sorted(set(labels))
     return Predictor(fit(X, np.array(labels, dtype=object), settings, classes, Xm).estimator, classes, spec)
 
@@ -64,7 +64,7 @@ def timed(fn, arg) -> float:
 
 
 def measure(predictors: dict[str, Predictor], frame_of: dict[str, np.ndarray], repeats: int) -> list[dict]:
-    calls = {(name, size, part): (p.predict if part == "full" else (lambda f, s=p.spec: features.extract(f, s)))
+    calls = {(name, size, part): (p.predict if part == "full" else p.spec.vector)
              for name, p in predictors.items() for size in frame_of for part in ("full", "features")}
     times: dict[tuple, list[float]] = {key: [] for key in calls}
     for key, fn in calls.items():

@@ -32,8 +32,9 @@ from threadpoolctl import threadpool_limits
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from studio.features import featurize  # noqa: E402
 from studio.features import sound_kernel as audio  # noqa: E402
+from studio.features.sound import LogmelSpec  # noqa: E402
+from studio.kinds import SOUND  # noqa: E402
 from studio.model.settings import TrainSettings  # noqa: E402
 from studio.model.training import fit  # noqa: E402
 from studio.samples import sounds  # noqa: E402
@@ -70,12 +71,13 @@ def folds(rows: list[dict]) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     return out
 
 
-def baseline_logmel(clip: sounds.Clip, spec: dict) -> np.ndarray:
+def baseline_logmel(clip: sounds.Clip, spec: LogmelSpec) -> np.ndarray:
     """The issue's baseline features: the clip's log-mel spectrogram stretched to a fixed size,
     plus each band's mean and spread."""
-    x = audio.resample(clip.samples, clip.sr, spec["sr"])
-    S = audio.logmel(x, spec)
-    return np.concatenate([audio.stretch(S, spec["frames"]).ravel(), S.mean(axis=1), S.std(axis=1)])
+    s = spec.json
+    x = audio.resample(clip.samples, clip.sr, s["sr"])
+    S = audio.logmel(x, s)
+    return np.concatenate([audio.stretch(S, s["frames"]).ravel(), S.mean(axis=1), S.std(axis=1)])
 
 
 def vectors(rows, spec, variants, fn=None) -> tuple[dict[str, np.ndarray], float]:
@@ -85,7 +87,7 @@ def vectors(rows, spec, variants, fn=None) -> tuple[dict[str, np.ndarray], float
         feats = []
         for r in rows:
             t0 = time.perf_counter()
-            feats.append(fn(r["clip"], spec) if fn else featurize.vector(r["clip"], spec, v))
+            feats.append(fn(r["clip"], spec) if fn else spec.vector(r["clip"], v))
             if v == "plain":
                 times.append(time.perf_counter() - t0)
         out[v] = np.stack(feats).astype(np.float32)
@@ -93,10 +95,10 @@ def vectors(rows, spec, variants, fn=None) -> tuple[dict[str, np.ndarray], float
 
 
 def run(rows: list[dict]) -> dict:
-    spec = audio.make_sound_spec()
+    spec = LogmelSpec()
     y = np.array([r["label"] for r in rows], dtype=object)
     labels = sorted(set(y.tolist()))
-    studio_vecs, feature_ms = vectors(rows, spec, featurize.variants(spec, True))
+    studio_vecs, feature_ms = vectors(rows, spec, SOUND.variants(True))
     base_vecs, base_ms = vectors(rows, spec, ("plain",), baseline_logmel)
     recipes = {
         "studio default (log-mel features, speed copies, SVC)": (TrainSettings(features="logmel"), studio_vecs),
@@ -113,7 +115,7 @@ def run(rows: list[dict]) -> dict:
         for protocol, parts in folds(rows).items():
             accs = []
             for train, test in parts:
-                extra = [vecs[v][train] for v in featurize.variants(spec, settings.augment)[1:]]
+                extra = [vecs[v][train] for v in SOUND.variants(settings.augment)[1:]]
                 result = fit(vecs["plain"][train], y[train], settings, labels, np.vstack(extra) if extra else None)
                 fit_seconds.append(result.seconds)
                 with threadpool_limits(1):
@@ -128,7 +130,7 @@ def run(rows: list[dict]) -> dict:
     return results
 
 
-def latency(rows: list[dict], spec: dict) -> float:
+def latency(rows: list[dict], spec: LogmelSpec) -> float:
     """Median milliseconds from a 1 s microphone window at 48 kHz to confidences (default model)."""
     from studio.model.predictor import Predictor
 

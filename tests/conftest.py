@@ -42,6 +42,14 @@ def pw():
         yield p
 
 
+def missing(reason: str) -> None:
+    """A tool the suite needs is absent: in CI (where make test installs it) that is a failure,
+    elsewhere (a bare pytest run) a skip that says why."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run every test")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def node_modules(tmp_path_factory):
     """predict.mjs's packages (those of image models, a superset of sound models'), installed once
@@ -49,7 +57,7 @@ def node_modules(tmp_path_factory):
     from studio.export import formats
 
     if not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("node and npm are not installed")
+        missing("node and npm are not installed (make test installs them)")
     folder = tmp_path_factory.mktemp("npm")
     (folder / "package.json").write_text(json.dumps({"name": "t", "private": True,
                                                      "dependencies": formats.NODE_PACKAGES}))
@@ -57,6 +65,6 @@ def node_modules(tmp_path_factory):
     out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
                          capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
-        pytest.skip(f"npm install {' '.join(formats.NODE_PACKAGES)} failed: {out.stderr[-400:]}")
+        missing(f"npm install {' '.join(formats.NODE_PACKAGES)} failed: {out.stderr[-400:]}")
     yield folder / "node_modules"
     shutil.rmtree(folder, ignore_errors=True)

@@ -238,15 +238,17 @@ class OnnxFormat(ExportFormat):
         self.convert(record)
 
     def write(self, record, folder):
-        return _write_all(folder, {
-            "model.onnx": self.convert(record),
-            "predict_onnx.py": standalone_script(record, "onnx", self.needs(record), "predict_onnx.py"),
-            "predict.mjs": (TEMPLATES / "predict.mjs").read_text(encoding="utf-8"),
-            "package.json": json.dumps(package_json(record), indent=2) + "\n",
-            # onnxruntime-node's install script would fetch CUDA libraries from outside npm;
-            # its CPU build and sharp need no install script
-            ".npmrc": "ignore-scripts=true\n",
-        })
+        files = {"model.onnx": self.convert(record),
+                 "predict_onnx.py": standalone_script(record, "onnx", self.needs(record), "predict_onnx.py")}
+        if record.spec.node:  # predict.mjs computes this spec's features
+            files.update({
+                "predict.mjs": (TEMPLATES / "predict.mjs").read_text(encoding="utf-8"),
+                "package.json": json.dumps(package_json(record), indent=2) + "\n",
+                # onnxruntime-node's install script would fetch CUDA libraries from outside npm;
+                # its CPU build and sharp need no install script
+                ".npmrc": "ignore-scripts=true\n",
+            })
+        return _write_all(folder, files)
 
     def needs(self, record):
         return [*record.spec.needs(), "onnxruntime"]
@@ -254,7 +256,8 @@ class OnnxFormat(ExportFormat):
     def extra_metadata(self, record):
         what, _ = _inputs(record)
         node = {"script": "predict.mjs", "packages": node_packages(record), "node": NODE_ENGINES,
-                "run": f"npm install && node predict.mjs {what} [{what} ...]", "snippet": node_snippet(record)}
+                "run": f"npm install && node predict.mjs {what} [{what} ...]", "snippet": node_snippet(record)} \
+            if record.spec.node else {"unsupported": f"predict.mjs does not compute {record.spec.kind} features"}
         return {"onnx": {"file": "model.onnx", "input": ONNX_INPUT,
                          "input_shape": ["N", int(record.estimator.n_features_in_)], "input_type": "float32",
                          "outputs": {"label": "the top class, [N]", "probabilities": "float64 [N, classes]"},

@@ -119,10 +119,6 @@ def extract(image, spec: dict, mirror: bool = False) -> np.ndarray:
     return from_framed(np.ascontiguousarray(square), spec)
 
 
-def extract_many(images, spec: dict) -> np.ndarray:
-    return np.stack([extract(im, spec) for im in images]).astype(np.float32)
-
-
 def _grey(rgb: np.ndarray) -> np.ndarray:
     return (rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).round().astype(np.uint8)
 

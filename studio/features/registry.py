@@ -18,6 +18,9 @@ SPECS: dict[str, type[FeatureSpec]] = {s.kind: s for s in (
     PixelsSpec,
     LogmelSpec,
 )}
+for _spec in SPECS.values():  # a kind that brings its own kernel code plugs it into its medium's kernel
+    if _spec.extra_kernel:
+        _spec.kernel.EXTRACTORS[_spec.kind] = _spec.extra_kernel[0]
 
 
 def kinds_for(medium: str) -> tuple[str, ...]:
