@@ -27,13 +27,15 @@ from test_export_formats import AGREEMENT, FEATURES, agreement_images, write_agr
 
 from studio.export import formats
 from studio.export.bundle import export
+from studio.features.image import HogSpec, PixelsSpec
 from studio.model.predictor import Predictor, format_line
 from studio.model.settings import MODELS, TrainSettings
 from studio.model.training import train
 from studio.samples.store import Store
 
 SCRIPTS = {"joblib": "predict.py", "skops": "predict_skops.py", "onnx": "predict_onnx.py"}
-TOLERANCE = {"joblib": 1e-6, "skops": 1e-6, "onnx": 1e-4, "node": 1e-3}  # joblib, skops: BLAS rounding
+# joblib, skops: BLAS rounding, which differs between processes by ~1e-6 on some processors
+TOLERANCE = {"joblib": 1e-5, "skops": 1e-5, "onnx": 1e-4, "node": 1e-3}
 ROUNDING = 5e-5  # snippets print 4 decimals
 
 
@@ -126,7 +128,7 @@ def exports(venvs, tmp_path_factory):
     """Every model kind on both feature kinds (photos), and sketches, each exported in every format,
     with the images to predict and what studio predicts for them."""
     for fmt in formats.DEFAULT_FORMATS:
-        for spec in ({"kind": "hog"}, {"kind": "pixels"}):
+        for spec in (HogSpec(), PixelsSpec()):
             venvs.start(formats.FORMATS[fmt].needs(SimpleNamespace(spec=spec)))
     tmp = tmp_path_factory.mktemp("exports")
     store = Store(tmp / "captures")
@@ -162,7 +164,11 @@ def compare(entry: dict, rows: list[dict], key: str) -> None:
     AGREEMENT[f"{key}/{entry['name']}"] = {"images": len(rows), "max_prob_diff": diff,
                                            "top_class_agreement": sum(labels_same) / len(rows)}
     assert all(labels_same), [r["path"] for r, ok in zip(rows, labels_same) if not ok]
-    assert diff <= TOLERANCE[key.split("-")[0]]
+    tolerance = TOLERANCE[key.split("-")[0]]
+    trees = getattr(entry["record"].estimator.named_steps["model"], "n_estimators", None)
+    if key.startswith("node") and trees:  # JS float32 features may put one tree on the other side of a split
+        tolerance = max(tolerance, 1.0 / trees + 1e-6)
+    assert diff <= tolerance, (entry["name"], diff, tolerance)
 
 
 def parallel(fn, items) -> list:

@@ -214,7 +214,7 @@ def test_spec_round_trips_through_json_and_knows_itself(spec):
 
 
 @pytest.mark.parametrize("edit, says", [
-    ({"cell": 0}, "cell"), ({"kind": "sift"}, "kind is not one of"), ({"size": 60}, "multiple of the cell"),
+    ({"cell": 0}, "cell"), ({"kind": "sift"}, "Feature kind must be one of"), ({"size": 60}, "multiple of the cell"),
     ({"bins": 0}, "bins"), ({"extra": 1}, "unknown field"), ({"parts": []}, "parts differs"),
 ])
 def test_an_edited_spec_is_refused_with_what_differs(edit, says):

@@ -97,7 +97,7 @@ def test_add_an_mp3(trained, tmp_path):
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(held_back("2")[0]), str(mp3)], check=True)
     caps = tmp_path / "caps"
     run_cli("new", "x", "--kind", "sound", captures=caps)
-    assert "Added 1 clip(s)" in run_cli("add", "x", "Class 2", mp3, captures=caps).stdout
+    assert "Imported 1 clip(s)" in run_cli("add", "x", "Class 2", mp3, captures=caps).stdout
 
 
 def test_user_mistakes_are_one_line_and_status_1(trained, tmp_path):

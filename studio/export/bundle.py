@@ -11,7 +11,6 @@ import os
 import platform
 import shutil
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from studio import __version__, kinds
 from studio.errors import StudioError
 from studio.export.formats import DEFAULT_FORMATS, FORMATS
 from studio.model import modelfile
-from studio.samples import atomic
+from studio.samples import archives, atomic
 from studio.samples.names import folder_for
 
 
@@ -92,7 +91,7 @@ def export(record: modelfile.ModelRecord, out: Path | None = None,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    zip_path = zip_folder(out / stem, out / f"{stem}.zip")
+    zip_path = archives.zip_folder(out / stem, out / f"{stem}.zip")
     return ExportResult(out / stem, zip_path, files)
 
 
@@ -104,14 +103,3 @@ def _write_dataset(folder: Path, images: list) -> list[dict]:
             shutil.copy2(p, folder / sub / Path(p).name)
         classes.append({"label": label, "folder": sub, "images": len(paths)})
     return classes
-
-
-def zip_folder(folder: Path, zip_path: Path) -> Path:
-    """Zip ``folder`` (entries under its own name) atomically."""
-    tmp = zip_path.with_name(f".{zip_path.name}.partial")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        for p in sorted(folder.rglob("*")):
-            if p.is_file():
-                z.write(p, f"{folder.name}/{p.relative_to(folder).as_posix()}")
-    os.replace(tmp, zip_path)
-    return zip_path

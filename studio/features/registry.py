@@ -47,7 +47,7 @@ def from_json(data: Any) -> FeatureSpec:
     if not isinstance(data, dict):
         raise refuse(data, "it is not a JSON object")
     if data.get("kind") not in SPECS:
-        raise refuse(data, f"its kind is not one of {', '.join(SPECS)}")
+        raise refuse(data, f"Feature kind must be one of {', '.join(SPECS)}; got {data.get('kind')!r}")
     try:
         spec = SPECS[data["kind"]].from_fields(data).checked()
     except (ValueError, TypeError) as e:

@@ -18,18 +18,8 @@ STALE_SECONDS = 600.0  # a write takes well under a second: a temporary file thi
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` atomically, replacing the file if it exists."""
+    _write(path, data, os.replace)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -37,7 +27,13 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def write_new(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, refusing to replace an existing file."""
+    """Write ``data`` to ``path`` atomically, refusing to replace an existing file (FileExistsError)."""
+    _write(path, data, os.link)
+
+
+def _write(path: Path, data: bytes, publish) -> None:
+    """``data`` in a synced temporary file beside ``path``, then ``publish(temporary, path)``;
+    the temporary file never outlives the call."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
@@ -46,7 +42,7 @@ def write_new(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.link(tmp, path)  # fails with FileExistsError instead of overwriting
+        publish(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
