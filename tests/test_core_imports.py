@@ -1,5 +1,6 @@
 """The core never imports gradio: the CLI, the exported scripts and these tests stay headless."""
 
+import ast
 import json
 import pkgutil
 import subprocess
@@ -42,3 +43,43 @@ def test_no_core_module_imports_gradio(tmp_path):
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.splitlines()[-1])
     assert result == {"culprits": [], "gradio": False}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """{module: the studio modules it imports}, function-level imports included."""
+    files = {".".join(f.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): f
+             for f in (ROOT / "studio").rglob("*.py")}
+    graph: dict[str, set[str]] = {m: set() for m in files}
+    for module, f in files.items():
+        package = module if f.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: up from the module's package
+                    parts = package.split(".")
+                    base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+                for alias in node.names:
+                    found = next((c for c in (f"{base}.{alias.name}", base) if c in files and c != module), None)
+                    if found:
+                        graph[module].add(found)
+            elif isinstance(node, ast.Import):
+                graph[module].update(a.name for a in node.names if a.name in files and a.name != module)
+    return graph
+
+
+def test_the_package_has_no_import_cycle():
+    graph = import_graph()
+    assert "studio.samples.store" in graph["studio.samples.transfer"]  # the graph sees imports
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(module):], module]))
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
