@@ -215,7 +215,7 @@ def _train_text(record, kind) -> str:
     test = m.test
     acc = f"n/a (no held-back {kind.nouns})" if test.accuracy is None else f"{test.accuracy:.3f}"
     lines = [f"Trained {record.settings['model']} on {kind.count(m.n_train)} "
-             f"({m.seconds:.1f} s); test accuracy {acc} on {kind.count(m.n_test)}"]
+             f"({m.seconds:.1f} s); test accuracy {acc} on {m.held_back(kind.noun, kind.nouns)}"]
     for lb, pc in test.per_class.items():
         lines.append(f"  {lb}\t{pc.correct}/{pc.n}")
     if test.n:

@@ -110,23 +110,51 @@ def test_training_is_deterministic_for_a_seed(projects, model):
 @given(st.lists(st.integers(1, 40), min_size=1, max_size=6), st.floats(0.0, 0.5), st.integers(0, 2**31 - 1))
 def test_split_is_stratified_and_keeps_training_images_in_every_class(sizes, fraction, seed):
     y = [f"c{i}" for i, n in enumerate(sizes) for _ in range(n)]
-    tr, te = split(y, fraction, seed)
-    assert sorted(tr.tolist() + te.tolist()) == list(range(len(y)))
+    tr, te = (s := split(y, fraction, seed)).train, s.test
+    assert sorted(tr.tolist() + te.tolist()) == list(range(len(y))) and s.mixed == []
     y = np.array(y)
     for i, n in enumerate(sizes):
         n_test = int((y[te] == f"c{i}").sum())
         assert (y[tr] == f"c{i}").sum() >= min(n, 2)  # two, so that calibration folds see every class
         assert n_test == max(0, min(n - 2, round(fraction * n)))
     again = split(list(y), fraction, seed)
-    assert np.array_equal(again[0], tr) and np.array_equal(again[1], te)
+    assert np.array_equal(again.train, tr) and np.array_equal(again.test, te)
 
 
 def test_split_holds_back_about_15_percent():
     y = ["a"] * 40 + ["b"] * 20 + ["c"] * 7 + ["d"] * 2
-    tr, te = split(y, 0.15, 0)
+    te = split(y, 0.15, 0).test
     counts = {lb: int(sum(y[i] == lb for i in te)) for lb in "abcd"}
     assert counts == {"a": 6, "b": 3, "c": 1, "d": 0}
-    assert split(y, 0.15, 0)[1].tolist() != split(y, 0.15, 1)[1].tolist()
+    assert split(y, 0.15, 0).test.tolist() != split(y, 0.15, 1).test.tolist()
+    assert split(y, 0.15, 0).test.tolist() == [2, 4, 11, 23, 24, 27, 47, 51, 59, 62]  # as before captures
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 12), min_size=1, max_size=6), min_size=1, max_size=4),
+       st.floats(0.05, 0.5), st.integers(0, 2**31 - 1))
+def test_a_capture_is_held_back_or_trained_on_whole(bursts, fraction, seed):
+    """Frames of one hold-to-record burst are near-copies: never some in training and some held back."""
+    y = [f"c{i}" for i, sizes in enumerate(bursts) for n in sizes for _ in range(n)]
+    groups = [f"c{i}-{j}" for i, sizes in enumerate(bursts) for j, n in enumerate(sizes) for _ in range(n)]
+    s = split(y, fraction, seed, groups)
+    assert sorted(s.train.tolist() + s.test.tolist()) == list(range(len(y)))
+    for i, sizes in enumerate(bursts):
+        label = f"c{i}"
+        assert sum(1 for k in s.train if y[k] == label) >= min(sum(sizes), 2)
+        if label not in s.mixed:
+            held = {groups[k] for k in s.test if y[k] == label}
+            assert not held & {groups[k] for k in s.train if y[k] == label}
+
+
+def test_a_class_recorded_in_one_burst_is_split_frame_by_frame_and_says_so():
+    y = ["a"] * 20 + ["b"] * 20
+    groups = ["a1"] * 20 + [f"b{i // 5}" for i in range(20)]
+    s = split(y, 0.2, 0, groups)
+    assert s.mixed == ["a"]
+    assert sum(1 for i in s.test if y[i] == "a") == 4
+    held_b = {groups[i] for i in s.test if y[i] == "b"}
+    assert len(held_b) == 1 and not held_b & {groups[i] for i in s.train}
 
 
 @pytest.mark.parametrize("model", ["svc", "linear_svm"])

@@ -62,6 +62,8 @@ class Metrics:
     fit_seconds: float = 0.0
     cache_hits: int = 0  # samples whose features came from the cache
     cache_misses: int = 0  # samples decoded and described afresh
+    test_captures: int = 0  # captures (bursts, uploads) the held-back samples came from, none trained on
+    mixed: list[str] = field(default_factory=list)  # classes held back frame by frame (too few captures)
 
     @property
     def seconds(self) -> float:
@@ -77,7 +79,8 @@ class Metrics:
         return {"test": self.test.to_json(), "train": {k: train[k] for k in ("n", "accuracy", "per_class")},
                 "history": self.history, "n_train": self.n_train, "n_test": self.n_test,
                 "feature_seconds": self.feature_seconds, "fit_seconds": self.fit_seconds,
-                "cache": {"hits": self.cache_hits, "misses": self.cache_misses}}
+                "cache": {"hits": self.cache_hits, "misses": self.cache_misses},
+                "test_captures": self.test_captures, "mixed": self.mixed}
 
     @classmethod
     def from_json(cls, data: dict | None) -> Metrics:
@@ -86,4 +89,18 @@ class Metrics:
         return cls(Scores.from_json(data.get("test")), Scores.from_json(data.get("train")),
                    dict(data.get("history") or {}), int(data.get("n_train", 0)), int(data.get("n_test", 0)),
                    float(data.get("feature_seconds", 0.0)), float(data.get("fit_seconds", 0.0)),
-                   int(cache.get("hits", 0)), int(cache.get("misses", 0)))
+                   int(cache.get("hits", 0)), int(cache.get("misses", 0)),
+                   int(data.get("test_captures", data.get("n_test", 0))), list(data.get("mixed") or []))
+
+    def held_back(self, noun: str, nouns: str) -> str:
+        """What the held-back figure rests on, in words: "36 images from 4 recordings that
+        training never saw", and which classes it flatters (held back frame by frame)."""
+        n, k = self.test.n, self.test_captures
+        text = f"{n} {noun if n == 1 else nouns}"
+        if 0 < k < n:
+            text += f" from {k} recording{'s' if k != 1 else ''} that training never saw"
+        if self.mixed:
+            names = ", ".join(repr(m) for m in self.mixed)
+            text += (f" ({names}: recorded in one go, so some held-back {nouns} are frames of a recording "
+                     "that training saw, which flatters the figure; record again at another moment)")
+        return text

@@ -27,20 +27,61 @@ MIN_PER_CLASS = 2
 Progress = Callable[[int, int, str], None]
 
 
-def split(y: list[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def split(y: list[str], fraction: float, seed: int, groups: list[str] | None = None) -> Split:
     """Stratified per-class split: ``fraction`` of each class held back, rounded, but always
-    leaving at least MIN_PER_CLASS training images per class (all of a smaller class): the
-    SVMs' calibration folds need two of every class."""
+    leaving at least MIN_PER_CLASS training samples per class (all of a smaller class): the
+    SVMs' calibration folds need two of every class.
+
+    ``groups`` names the capture each sample came from (a hold-to-record burst, an upload): a
+    capture is held back or trained on whole, so held-back samples are never near-copies of
+    training samples. A class with fewer than two captures, or whose captures cannot give a
+    held-back share without taking too many, is split sample by sample (``Split.mixed``)."""
     rng = np.random.default_rng(seed)
     y = np.asarray(y, dtype=object)
-    train, test = [], []
+    g = np.asarray(groups if groups is not None else [str(i) for i in range(len(y))], dtype=object)
+    train, test, mixed = [], [], []
     for label in dict.fromkeys(y.tolist()):
         idx = np.flatnonzero(y == label)
-        idx = idx[rng.permutation(len(idx))]
         n_test = max(0, min(len(idx) - MIN_PER_CLASS, int(round(fraction * len(idx)))))
-        test.extend(idx[:n_test].tolist())
-        train.extend(idx[n_test:].tolist())
-    return np.array(sorted(train), dtype=int), np.array(sorted(test), dtype=int)
+        captures = list(dict.fromkeys(g[idx].tolist()))
+        order = rng.permutation(len(captures))  # drawn for every class: one seed, one split
+        held = _held_captures([captures[i] for i in order], g[idx], n_test) if n_test else []
+        if held is None:  # too few captures: sample by sample, as if each were its own capture
+            mixed.append(label)
+            shuffled = idx[rng.permutation(len(idx))]
+            test.extend(shuffled[:n_test].tolist())
+            train.extend(shuffled[n_test:].tolist())
+            continue
+        chosen = np.isin(g[idx], held)
+        test.extend(idx[chosen].tolist())
+        train.extend(idx[~chosen].tolist())
+    return Split(np.array(sorted(train), dtype=int), np.array(sorted(test), dtype=int), mixed)
+
+
+def _held_captures(captures: list[str], g: np.ndarray, n_test: int) -> list[str] | None:
+    """The first of ``captures`` (shuffled) whose samples add up to about ``n_test``, leaving at
+    least MIN_PER_CLASS samples and one capture in training; None if no such choice exists."""
+    if len(captures) < 2:
+        return None
+    sizes = {c: int(np.count_nonzero(g == c)) for c in captures}
+    held, n = [], 0
+    for c in captures:
+        if n >= n_test:
+            break
+        if n + sizes[c] <= len(g) - MIN_PER_CLASS and (n + sizes[c] - n_test) <= (n_test - n):
+            held.append(c)
+            n += sizes[c]
+    return held if held and len(held) < len(captures) else None
+
+
+@dataclass
+class Split:
+    """Indices of the training and held-back samples, and the classes split sample by sample
+    because they had too few captures to hold any back whole."""
+
+    train: np.ndarray
+    test: np.ndarray
+    mixed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -139,7 +180,8 @@ def train(project: Project, settings: TrainSettings | None = None,
     cache.save(keep=[s.path for s in project.samples()])
     feature_seconds = time.perf_counter() - t0
 
-    tr, te = split(y.tolist(), settings.test_fraction, settings.seed)
+    parts = split(y.tolist(), settings.test_fraction, settings.seed, [s.capture for s in samples])
+    tr, te = parts.train, parts.test
     X = vecs["plain"]
     extra = np.vstack([vecs[v][tr] for v in variants[1:]]) if len(variants) > 1 else None
     result = fit(X[tr], y[tr], settings, labels, extra,
@@ -151,7 +193,8 @@ def train(project: Project, settings: TrainSettings | None = None,
         test=dataclasses.replace(test, samples=[f"{samples[i].path.parent.name}/{samples[i].name}" for i in te]),
         train=score(result.estimator, X[scored], y[scored], labels).summary(), history=result.history,
         n_train=int(len(tr)), n_test=int(len(te)), feature_seconds=round(feature_seconds, 3),
-        fit_seconds=round(result.seconds, 3), cache_hits=cache.hits, cache_misses=cache.misses)
+        fit_seconds=round(result.seconds, 3), cache_hits=cache.hits, cache_misses=cache.misses,
+        test_captures=len({samples[i].capture for i in te}), mixed=parts.mixed)
     record = modelfile.ModelRecord(result.estimator, labels, spec, settings.to_dict(), metrics,
                                    project_name=project.name)
     modelfile.save(project.model_dir, record)

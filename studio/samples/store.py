@@ -49,6 +49,20 @@ class Sample:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def capture(self) -> str:
+        """The capture this sample came from (a hold-to-record burst, an upload, a split
+        recording: see ``new_capture``); a sample stored alone is its own capture."""
+        parts = self.path.stem.split("-")
+        return parts[2] if len(parts) == 3 and parts[2] else self.path.stem
+
+
+def new_capture() -> str:
+    """A name for one capture, written into the names of all its samples (``<time>-<random>-<capture>``):
+    held-back samples are chosen capture by capture, so frames of one burst are never split
+    between training and testing."""
+    return secrets.token_hex(4)
+
 
 class Project:
     """A handle on one project folder. Holds no state besides the folder's path."""
@@ -206,19 +220,21 @@ class Project:
             out.extend(Sample(c.label, folder / n) for n in names)
         return out
 
-    def add_sample(self, label: str, source: Any, name: str | None = None) -> Sample:
+    def add_sample(self, label: str, source: Any, name: str | None = None, capture: str = "") -> Sample:
         """Store ``source`` (an image for photo and sketch projects, a clip for sound projects:
-        anything the kind decodes) as a new sample of class ``label``; the file appears complete
-        or not at all."""
+        anything the kind decodes) as a new sample of class ``label``, part of ``capture`` if
+        given; the file appears complete or not at all."""
         info = self.class_info(label, count=False)
         data, suffix = self.kind.stored(source, name)
-        return self.add_file(info, data, suffix)
+        return self.add_file(info, data, suffix, capture)
 
-    def add_upload(self, label: str, source: Any, name: str) -> list[Sample]:
+    def add_upload(self, label: str, source: Any, name: str, capture: str = "") -> list[Sample]:
         """Store one uploaded file in class ``label``: one sample, or (a long sound file) the
-        clips the kind cuts it into."""
+        clips the kind cuts it into, all part of ``capture`` (or of a new one, if several)."""
         info = self.class_info(label)
-        return [self.add_file(info, data, suffix) for data, suffix in self.kind.uploaded(source, name, info.label)]
+        pieces = self.kind.uploaded(source, name, info.label)
+        capture = capture or (new_capture() if len(pieces) > 1 else "")
+        return [self.add_file(info, data, suffix, capture) for data, suffix in pieces]
 
     def add_recording(self, label: str, source: Any, name: str | None = None, seconds: float = 1.0,
                       skip_silence: bool | None = None) -> list[Sample]:
@@ -227,13 +243,15 @@ class Project:
         background noise, consecutive clips)."""
         info = self.class_info(label)
         pieces = self.kind.recording(source, name, info.label, seconds, skip_silence)
-        return [self.add_file(info, data, suffix) for data, suffix in pieces]
+        capture = new_capture()  # the clips of one recording are near-copies of one moment
+        return [self.add_file(info, data, suffix, capture) for data, suffix in pieces]
 
-    def add_file(self, info: ClassInfo, data: bytes, suffix: str) -> Sample:
-        """Store already-encoded sample bytes under a new, unique name in class ``info``."""
+    def add_file(self, info: ClassInfo, data: bytes, suffix: str, capture: str = "") -> Sample:
+        """Store already-encoded sample bytes under a new, unique name in class ``info``
+        (names sort by time; ``capture``, if given, ends the name)."""
         folder = self.path / info.folder
         while True:
-            stem = f"{time.time_ns() // 1000:016d}-{secrets.token_hex(3)}"
+            stem = f"{time.time_ns() // 1000:016d}-{secrets.token_hex(3)}" + (f"-{capture}" if capture else "")
             try:
                 atomic.write_new(folder / f"{stem}{suffix}", data)
                 return Sample(info.label, folder / f"{stem}{suffix}")

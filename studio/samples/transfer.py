@@ -18,7 +18,7 @@ from studio.features import image_kernel
 from studio.kinds import PHOTO, Kind, kind
 from studio.samples import archives, images
 from studio.samples.names import folder_for
-from studio.samples.store import Project, Store
+from studio.samples.store import Project, Store, new_capture
 
 TM_SEPARATOR = "-!-"
 TM_SIZE = 224
@@ -121,8 +121,10 @@ def add_archive(project: Project, label: str, source: Path | bytes) -> ImportRep
 
 def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
     """Add files (and the samples inside zip files) to one class: images, or sound files, a
-    long one cut into clips."""
+    long one cut into clips. The files of one call are one capture (an upload of a moment's
+    pictures): held back together or trained on together."""
     report = ImportReport(project.kind.noun)
+    capture = new_capture() if len(paths) > 1 else ""  # one upload: held back or trained on whole
     for p in map(Path, paths):
         if p.suffix.lower() == ".zip":
             if not zipfile.is_zipfile(p):
@@ -140,7 +142,7 @@ def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
             report.skipped += sub.skipped
             continue
         try:
-            added = project.add_upload(label, p, p.name)
+            added = project.add_upload(label, p, p.name, capture)
         except BadSample as e:
             report.skip(p.name, _why(e, project.kind))
             continue

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from studio.errors import StudioError
-from studio.samples.store import Project
+from studio.kinds import Kind
+from studio.samples.store import Project, new_capture
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Webcam:
         self._times: deque[float] = deque(maxlen=window)
         self._snap = ""  # the last Snapshot click served (one frame per click)
         self._hold: tuple[str, int] | None = None  # (label, frames stored) while a button is held
+        self._capture = ""  # the capture (hold) the frames being recorded belong to
 
     @property
     def fps(self) -> float:
@@ -67,9 +69,11 @@ class Webcam:
         if records and snap and snap != self._snap:
             self._snap = snap  # the first frame after the click
             folder = _folder_of(snap)
-            return self._store(project, folder, frame, "snapshot") if folder else Captured(frame)
+            return self._store(project, own, folder, frame, "snapshot") if folder else Captured(frame)
         if records and hold:
-            done = self._store(project, hold, frame, "recording")
+            if self._hold is None:  # a new hold: a new capture
+                self._capture = new_capture()
+            done = self._store(project, own, hold, frame, "recording", self._capture)
             if done.event == "recording":
                 n = self._hold[1] + 1 if self._hold and self._hold[0] == done.label else 1
                 self._hold = (done.label, n)
@@ -82,10 +86,11 @@ class Webcam:
         return Captured(frame)
 
     @staticmethod
-    def _store(project: Project, folder: str, frame: np.ndarray, event: str) -> Captured:
+    def _store(project: Project, own: Kind, folder: str, frame: np.ndarray, event: str,
+               capture: str = "") -> Captured:
         try:
             info = project.class_in(folder, count=False)
-            project.add_file(info, *project.kind.stored(frame))
+            project.add_file(info, *own.stored(frame), capture)
         except (StudioError, OSError) as e:  # the class was deleted, the disk is full
             return Captured(frame, "failed", error=str(e))
         return Captured(frame, event, info.label, 1)
