@@ -80,6 +80,11 @@ def export(record: modelfile.ModelRecord, out: Path | None = None,
     tmp.mkdir()
     try:
         files = {f: FORMATS[f].write(record, tmp) for f in formats}
+        beside = record.spec.export_files()  # what the scripts' feature step reads (a network's graph)
+        for name, data in beside.items():
+            atomic.write_bytes(tmp / name, data)
+        if beside:
+            files["features"] = list(beside)
         extra = {k: v for f in formats for k, v in FORMATS[f].extra_metadata(record).items()}
         extra["snippets"] = {f: FORMATS[f].snippet(record) for f in formats if FORMATS[f].snippet(record)}
         if images:

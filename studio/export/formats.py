@@ -74,7 +74,7 @@ def standalone_script(record: modelfile.ModelRecord, runtime: str, needs: list[s
         runtime_code = runtime_code.replace(key, value)
     extra = [inspect.getsource(fn) for fn in spec.extra_kernel]
     if extra:
-        extra.append(f"EXTRACTORS[{spec.kind!r}] = {spec.extra_kernel[0].__name__}")
+        extra.append(f"EXTRACTORS[{spec.kind!r}] = {spec.extra_kernel[-1].__name__}")
     parts = [_module_body(spec.kernel_path), *extra,
              (TEMPLATES / f"reader_{kind.reader}.txt").read_text(encoding="utf-8"),
              runtime_code, (TEMPLATES / "predict_main.txt").read_text(encoding="utf-8")]

@@ -7,11 +7,13 @@ from typing import Any
 
 from studio.errors import StudioError
 from studio.features.image import CombinedSpec, GistSpec, HogSpec, LbpSpec, PixelsSpec
+from studio.features.pretrained import PretrainedSpec
 from studio.features.sound import LogmelSpec
 from studio.features.spec import FeatureSpec, refuse
 
 SPECS: dict[str, type[FeatureSpec]] = {s.kind: s for s in (
-    CombinedSpec,  # the default for images: listed first
+    PretrainedSpec,  # the default for photos
+    CombinedSpec,
     HogSpec,
     GistSpec,
     LbpSpec,
@@ -20,7 +22,7 @@ SPECS: dict[str, type[FeatureSpec]] = {s.kind: s for s in (
 )}
 for _spec in SPECS.values():  # a kind that brings its own kernel code plugs it into its medium's kernel
     if _spec.extra_kernel:
-        _spec.kernel.EXTRACTORS[_spec.kind] = _spec.extra_kernel[0]
+        _spec.kernel.EXTRACTORS[_spec.kind] = _spec.extra_kernel[-1]
 
 
 def kinds_for(medium: str) -> tuple[str, ...]:

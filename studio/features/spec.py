@@ -33,9 +33,10 @@ class FeatureSpec:
     title: ClassVar[str]  # what the page calls it
     medium: ClassVar[str]  # what it reads: "image" or "sound"
     kernel: ClassVar[ModuleType]  # the self-contained module the exporter copies
-    # Functions outside ``kernel`` that exported scripts need, each registered in the kernel's
-    # EXTRACTORS under ``kind`` (a feature kind added in a module of its own brings its code).
+    # Functions outside ``kernel`` that exported scripts need (a feature kind added in a module of
+    # its own brings its code); the last is its extractor, registered in the kernel's EXTRACTORS.
     extra_kernel: ClassVar[tuple[Callable, ...]] = ()
+    head: ClassVar[str] = "svc"  # the model that suits these features (TrainSettings' "auto")
     node: ClassVar[bool] = True  # predict.mjs (the Node.js twin of the kernels) computes it
     svc: ClassVar[dict[str, float]] = {}  # the RBF SVC's "gamma" and "calibration_folds", if not the defaults
 
@@ -78,6 +79,10 @@ class FeatureSpec:
 
     def metadata(self) -> dict[str, Any]:
         """What metadata.json says about this spec's preprocessing, besides the spec itself."""
+        return {}
+
+    def export_files(self) -> dict[str, bytes]:
+        """Files the exported scripts of this spec read beside them (a network's graph, say)."""
         return {}
 
     def kinds_in(self) -> set[str]:

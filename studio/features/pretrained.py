@@ -1,0 +1,85 @@
+"""Pretrained features: what a network trained on ImageNet photos (EfficientNet-Lite0, from its
+PyPI wheel: see ``backbone``) sees in the framed picture, as Teachable Machine uses MobileNet.
+
+1280 numbers per image, L2-normalised; a logistic regression on them learns from ten images per
+class what hand-made features need a hundred for (bench/RESULTS.md). The exported scripts run the
+same graph (``backbone.onnx`` beside them) with onnxruntime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from studio.features import backbone, image_kernel
+from studio.features.image import ImageSpec
+
+BACKBONE_FILE = "backbone.onnx"  # the graph's name beside an exported script
+NETWORK = f"efficientnet-lite0-{backbone.SOURCE_SHA256[:16]}"  # which weights a model's features came from
+
+
+def unit(v):
+    """``v`` scaled to length 1 (float32)."""
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
+
+
+def _backbone_session():
+    """The exported script's onnxruntime session on ``backbone.onnx`` beside it, made once."""
+    global _SESSION
+    if "_SESSION" not in globals():
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        path = str(Path(__file__).resolve().parent / "backbone.onnx")
+        _SESSION = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return _SESSION
+
+
+def pretrained_features(square, spec):
+    """The L2-normalised 1280 pooled features of EfficientNet-Lite0 on a 224x224 RGB square."""
+    x = (square.astype(np.float32) - np.float32(127.0)) / np.float32(128.0)
+    image = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    return unit(_backbone_session().run(["features"], {"image": image})[0][0])
+
+
+@dataclass(frozen=True)
+class PretrainedSpec(ImageSpec):
+    kind = "pretrained"
+    title = "Pretrained: features from a network trained on ImageNet photos (best measured)"
+    head = "logistic"  # an RBF SVC does badly on these at 10 images per class; logistic regression well
+    extra_kernel = (unit, _backbone_session, pretrained_features)
+    node = False  # predict.mjs does not run the backbone yet
+    size: int = backbone.INPUT_SIZE
+    network: str = NETWORK
+    framing: str | None = "crop"
+
+    @classmethod
+    def from_settings(cls, size, color, framing):
+        return cls(framing=framing)  # the network's own size and colour
+
+    def checked(self):
+        if self.size != backbone.INPUT_SIZE or self.network != NETWORK:
+            raise ValueError(f"Pretrained features are those of {NETWORK} at {backbone.INPUT_SIZE} px; "
+                             f"got {self.network} at {self.size} px.")
+        return super().checked()
+
+    def vector(self, decoded: np.ndarray, variant: str = "plain") -> np.ndarray:
+        square = image_kernel.framed(decoded, self.json)
+        if variant == "mirror":
+            square = square[:, ::-1]
+        return unit(backbone.features(np.ascontiguousarray(square)[None])[0])
+
+    def needs(self) -> list[str]:
+        return ["numpy", "pillow", "onnxruntime"]
+
+    def export_files(self) -> dict[str, bytes]:
+        return {BACKBONE_FILE: backbone.onnx_bytes()}
+
+    def describe_square(self) -> list[str]:
+        return [f"x = (pixel - {backbone.INPUT_MEAN:g}) / {backbone.INPUT_STD:g} in float32, as a 1x3x{self.size}x"
+                f"{self.size} (NCHW) tensor; run {BACKBONE_FILE} ({backbone.SOURCE}; {backbone.LICENCE}) with "
+                f"onnxruntime: its output 'features' (1280 numbers, the pooled last layer); divide by its "
+                "Euclidean length"]
