@@ -64,7 +64,7 @@ def test_exports_carry_the_backbone_and_their_scripts_agree(trained, tmp_path):
     assert (result.folder / BACKBONE_FILE).stat().st_size > 10_000_000
     assert result.files["features"] == [BACKBONE_FILE]
     meta = json.loads((result.folder / "metadata.json").read_text(encoding="utf-8"))
-    assert "backbone.onnx" in " ".join(meta["preprocessing"]) and "predict.mjs" not in meta["files"]["onnx"]
+    assert "backbone.onnx" in " ".join(meta["preprocessing"]) and "predict.mjs" in meta["files"]["onnx"]
     files = [str(f) for f in fixture_images("face_mask", "without_mask")[-2:]]
     want = Predictor.from_project(p).predict_batch(files)
     for script in ("predict.py", "predict_skops.py", "predict_onnx.py"):
@@ -74,3 +74,18 @@ def test_exports_carry_the_backbone_and_their_scripts_agree(trained, tmp_path):
         for line, conf in zip(out.stdout.splitlines(), want):
             got = json.loads(line)["confidences"]
             assert max(abs(got[k] - v) for k, v in conf.items()) < 1e-4, script
+
+
+def test_node_export_runs_the_backbone_too(trained, tmp_path, node_modules):
+    p, record = trained
+    folder = bundle.export(record, tmp_path / "out", formats=["onnx"]).folder
+    (folder / "node_modules").symlink_to(node_modules, target_is_directory=True)
+    files = [str(f) for f in fixture_images("face_mask", "with_mask")[-2:]]
+    want = Predictor.from_project(p).predict_batch(files)
+    out = subprocess.run(["node", "predict.mjs", "--json", *files], cwd=folder, capture_output=True, text=True,
+                         env=clean_env(), timeout=120)
+    assert out.returncode == 0, out.stderr
+    for line, conf in zip(out.stdout.splitlines(), want):
+        got = json.loads(line)
+        assert got["label"] == max(conf, key=conf.get)
+        assert max(abs(got["confidences"][k] - v) for k, v in conf.items()) < 1e-4

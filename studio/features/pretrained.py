@@ -51,7 +51,7 @@ class PretrainedSpec(ImageSpec):
     title = "Pretrained: features from a network trained on ImageNet photos (best measured)"
     head = "logistic"  # an RBF SVC does badly on these at 10 images per class; logistic regression well
     extra_kernel = (unit, _backbone_session, pretrained_features)
-    node = False  # predict.mjs does not run the backbone yet
+    # its JavaScript twin: pretrainedFeatures in export/templates/predict.mjs
     size: int = backbone.INPUT_SIZE
     network: str = NETWORK
     framing: str | None = "crop"

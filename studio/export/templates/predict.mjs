@@ -10,9 +10,12 @@
 // The input-to-features step is metadata.json's "feature_spec", reimplemented here to give
 // the numbers studio's Python code gives: images are decoded by sharp (libjpeg-turbo, as
 // Pillow), resized as Pillow's BILINEAR filter does, HOG is computed as OpenCV's
-// HOGDescriptor does, in 32-bit floats, and GIST and LBP as studio's features.py does.
+// HOGDescriptor does, in 32-bit floats, and GIST and LBP as studio's image_kernel.py does.
 // WAV files are read as scipy.io.wavfile reads them, resampled as scipy.signal.resample_poly
-// does, and turned into log-mel, MFCC and HOG features as studio's audio.py does (in float64).
+// does, and turned into log-mel, MFCC and HOG features as studio's sound_kernel.py does (in float64).
+// Pretrained features run backbone.onnx (the network, exported beside this script).
+//
+// Its Python twins are studio/features/image_kernel.py, sound_kernel.py and pretrained.py.
 
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -802,20 +805,42 @@ function readMeta(folder = HERE) {
   return JSON.parse(readFileSync(path.join(folder, 'metadata.json'), 'utf8'));
 }
 
-/** The model, its labels in order, and its feature spec, from this folder. */
+/** The model, its labels in order, its feature spec, and the network its features come from
+ * (pretrained features: backbone.onnx beside this script), from this folder. */
 export async function loadModel(folder = HERE) {
   const meta = readMeta(folder);
   const session = await ort.InferenceSession.create(path.join(folder, meta.onnx.file));
-  return { session, meta };
+  const graphs = meta.files.features ?? [];
+  const backbone = graphs.length ? await ort.InferenceSession.create(path.join(folder, graphs[0])) : null;
+  return { session, meta, backbone };
+}
+
+/** Pretrained features, as studio's pretrained.py computes them: the framed RGB square as
+ * (x - 127) / 128 in NCHW order through the network, its pooled output scaled to length 1. */
+async function pretrainedFeatures(backbone, img, spec, framing) {
+  let square = spec.framing === 'sketch' ? sketchSquare(img, framing) : centerSquare(img);
+  if (square.width !== spec.size) square = resizeBilinear(square, spec.size);
+  const n = spec.size * spec.size, x = new Float32Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) x[c * n + i] = f32(f32(square.data[i * 3 + c] - 127) / 128);
+  }
+  const out = await backbone.run({ image: new ort.Tensor('float32', x, [1, 3, spec.size, spec.size]) });
+  const features = out.features.data;
+  let norm = 0;
+  for (const v of features) norm += v * v;
+  norm = Math.max(Math.sqrt(norm), 1e-12);
+  return Float32Array.from(features, (v) => f32(v / norm));
 }
 
 /** {label, confidence, confidences} for one image file, or one WAV file for a sound model. */
-export async function predict({ session, meta }, file) {
+export async function predict({ session, meta, backbone }, file) {
   const spec = meta.feature_spec;
   let x;
   if (isSound(spec)) {
     const { samples, sr } = loadWav(file);
     x = extractSound(samples, sr, spec);
+  } else if (spec.kind === 'pretrained') {
+    x = await pretrainedFeatures(backbone, await loadRgb(file), spec, meta.sketch_framing);
   } else {
     x = extract(await loadRgb(file), spec, meta.sketch_framing);
   }
