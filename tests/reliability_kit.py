@@ -175,10 +175,11 @@ class Stream:
     def __init__(self, session: Session, api_name: str):
         self.s, self.api_name, self.event_id = session, api_name, None
 
-    def send(self, frame: bytes, target: str, mirror: bool = True) -> list:
-        """One frame, with the hold / snapshot target ("" for none) and the "Mirror" box."""
+    def send(self, frame: bytes, target: str, mirror: bool = True, snap: str = "") -> list:
+        """One frame, with the class folder whose button is held ("" for none), the "Mirror" box
+        and the latest Snapshot token (``studio.samples.webcam.snapshot_token``; "" for none)."""
         s = self.s
-        values = s._args(self.api_name, (s.upload(frame, "frame.png"), target, mirror))
+        values = s._args(self.api_name, (s.upload(frame, "frame.png"), target, snap, mirror))
         if self.event_id is None:
             self.event_id = s._join(self.api_name, values)
         else:

@@ -20,6 +20,8 @@ from conftest import ARTIFACTS, ROOT
 from helpers import clean_env
 from reliability_kit import Server, Session, solid_png
 
+from studio.samples.webcam import snapshot_token
+
 pytestmark = pytest.mark.server
 
 USER, PASSWORD = "alice", "wonderland rabbit"
@@ -146,7 +148,7 @@ def sample(servers) -> str:
     s = Session(flag.url, auth=(USER, PASSWORD))
     folder = s.call("create", PROJECT, "photo")[5]
     stream = s.stream()
-    stream.send(solid_png((1, 2, 3)), "snap:Class_1:1")
+    stream.send(solid_png((1, 2, 3)), "", snap=snapshot_token("Class_1", 1))
     stream.close()
     s.close()
     (path,) = (flag.captures / folder / "Class_1").iterdir()

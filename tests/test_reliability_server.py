@@ -31,6 +31,8 @@ from helpers import png_bytes
 from PIL import Image
 from reliability_kit import GradioError, Server, Session, check_store, frames_saved, solid_png
 
+from studio.samples.webcam import snapshot_token
+
 pytestmark = pytest.mark.server
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
@@ -178,7 +180,7 @@ def live_text(s: Session) -> tuple[dict | None, str]:
     """One frame through the live preview: (label, stats line)."""
     stream = s.stream()
     try:
-        label, stats, _, _ = stream.send(solid_png(RED), "")
+        label, stats, *_ = stream.send(solid_png(RED), "")
     finally:
         stream.close()
     return (label if isinstance(label, dict) and "label" in label else None), stats
@@ -247,7 +249,7 @@ def test_sessions_capturing_at_once_lose_and_mix_up_nothing(server):
                     if i >= n_own:  # the shared project's users change a setting at the same time
                         s.call("save", *[None] * 10, 3 + 4 * (i - n_own))
             seconds = time.time() - t0
-            snapped = stream.send(solid_png(snap), f"snap:Class_2:{i}")[2]
+            snapped = stream.send(solid_png(snap), "", snap=snapshot_token("Class_2", i))[2]
             released = stream.send(solid_png(colour), "")[2]
             stream.close()
             results[i] = {"counts": counts, "snapped": snapped, "released": released, "fps": FRAMES / seconds}

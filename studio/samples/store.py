@@ -65,11 +65,13 @@ def new_capture() -> str:
 
 
 class Project:
-    """A handle on one project folder. Holds no state besides the folder's path."""
+    """A handle on one project folder. Holds no state besides the folder's path, and its kind
+    once read (a project's kind never changes, and every webcam frame asks it)."""
 
     def __init__(self, store: Store, folder: str):
         self.store = store
         self.folder = folder
+        self._kind: Kind | None = None
 
     # ---- metadata -------------------------------------------------------------------
     @property
@@ -98,7 +100,9 @@ class Project:
 
     @property
     def kind(self) -> Kind:
-        return kind(self.meta().get("kind", PHOTO.name))
+        if self._kind is None:
+            self._kind = kind(self.meta().get("kind", PHOTO.name))
+        return self._kind
 
     def settings(self) -> dict:
         return dict(self.meta().get("settings", {}))

@@ -9,38 +9,42 @@ import gradio as gr
 from studio.samples.store import Store
 
 from . import assets, camera, classes, export, hood, project_bar, sketch, sound, train
-from .common import REMEMBER, Studio
+from .common import Page, Studio
 
 # Gradio's streaming webcam button says "Record"; here recording is the hold buttons' job.
 I18N = gr.I18n(en={"audio.record": "Start", "audio.stop": "Stop"})
 
 
 def build(store: Store, exports: Path) -> gr.Blocks:
-    """The app: the studio page and, on their own routes, the sketch and sound pages."""
+    """The app: the studio page and, on their own routes, the sketch and sound pages. The studio
+    page is wired first: its handlers keep the plain API names (``on_load``, ``train``, ...)."""
     st = Studio(store, Path(exports))
     with gr.Blocks(title="studio", delete_cache=(3600, 86400)) as demo:
         gr.Navbar(main_page_name="Studio")
-        st.c.update(demo=demo, project=gr.State(""), remember=gr.BrowserState("", **REMEMBER),
-                    cards_version=gr.State(0), model_version=gr.State(""), cam=gr.State({}))
-        project_bar.render(st)
+        page = Page.create(demo)
+        bar = project_bar.render()
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=380):
-                camera.render_camera(st)
-                classes.render(st)
+                webcam = camera.render_camera()
+                cards = classes.render(st, page)
             with gr.Column(scale=3, min_width=260):
-                train.render(st)
+                training = train.render()
             with gr.Column(scale=4, min_width=320):
-                camera.render_preview(st)
-                export.render(st)
-        hood.render(st)
-        for section in (project_bar, classes, camera, train, hood, export):
-            section.listen(st)
-    with demo.route("Sketch", "/sketch"):
-        sketch.render(st)
-        sketch.listen(st, demo)
-    with demo.route("Sound", "/sound"):
-        sound.render(st)
-        sound.listen(st, demo)
+                preview = camera.render_preview()
+                exporting = export.render()
+        under = hood.render()
+        project_bar.listen(st, page, bar)
+        classes.listen(st, page, cards)
+        camera.listen(st, page, webcam, preview)
+        train.listen(st, page, training)
+        hood.listen(st, page, under)
+        export.listen(st, page, exporting)
+    with demo.route("Sketch", sketch.ROUTE):
+        page = Page.create(demo)
+        sketch.listen(st, page, sketch.render())
+    with demo.route("Sound", sound.ROUTE):
+        page = Page.create(demo)
+        sound.listen(st, page, sound.render(st, page))
     return demo
 
 

@@ -2,14 +2,15 @@
 
 # Press and hold a class's "Hold to record" button: while it is held, the hidden #rec-target
 # textbox holds that class's folder, and the webcam stream (which sends every input's current
-# value with each frame) records the frames into it. A "Snapshot" click puts a one-off token
-# there instead, and the server stores the first frame that carries it. Delegated on document,
-# because the class cards are re-rendered. If the webcam is not streaming yet, it is started.
+# value with each frame) records the frames into it. A "Snapshot" click puts a new token (the
+# class's folder and the click's time, as ``samples.webcam.snapshot_token``) in #snap-target,
+# and the server stores the first frame that carries it. Delegated on document, because the
+# class cards are re-rendered. If the webcam is not streaming yet, it is started.
 HOLD_JS = r"""
 () => {
   const streaming = () => !!document.querySelector('#camera [title="stop recording"]');
-  const setTarget = (value) => {
-    const box = document.querySelector('#rec-target textarea, #rec-target input');
+  const setBox = (id, value) => {
+    const box = document.querySelector(`#${id} textarea, #${id} input`);
     if (!box || box.value === value) return;
     box.value = value;
     box.dispatchEvent(new Event('input', {bubbles: true}));
@@ -38,13 +39,13 @@ HOLD_JS = r"""
     held = button;
     button.classList.add('recording');
     startCamera();
-    setTarget(cls.slice(4));
+    setBox('rec-target', cls.slice(4));
   };
   const release = () => {
     if (!held) return;
     held.classList.remove('recording');
     held = null;
-    setTarget('');
+    setBox('rec-target', '');
   };
   document.addEventListener('pointerdown', (e) => {
     const button = e.target.closest && e.target.closest('.hold-btn');
@@ -55,9 +56,8 @@ HOLD_JS = r"""
     const button = e.target.closest && e.target.closest('.snap-btn');
     const cls = button && [...button.classList].find((c) => c.startsWith('cls-'));
     if (!cls || held) return;
-    const token = `snap:${cls.slice(4)}:${Date.now()}`;
     startCamera();
-    setTarget(token);
+    setBox('snap-target', JSON.stringify({folder: cls.slice(4), click: Date.now()}));
   });
   document.addEventListener('pointerup', release);
   document.addEventListener('pointercancel', release);

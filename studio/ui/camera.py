@@ -1,6 +1,6 @@
 """The webcam: one stream per browser feeds recording (while a class's "Hold to record" button
 is held, or one frame after its "Snapshot" click) and the live preview, so what is recorded is
-exactly what is recognised.
+exactly what is recognised. The recording itself is ``samples.webcam.Webcam``'s, one per browser.
 
 The camera is mirrored as in Teachable Machine. Gradio's ``mirror`` flips the canvas the
 frames are taken from, not only the preview, so the frames stored and predicted are the
@@ -11,7 +11,7 @@ the frames on arrival, so what is stored is still what the user sees.
 from __future__ import annotations
 
 import time
-from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,45 +19,71 @@ import gradio as gr
 import numpy as np
 
 from studio.errors import StudioError
+from studio.kinds import Kind
 from studio.samples import images
 from studio.samples.store import Project
+from studio.samples.webcam import Captured, Webcam
 
-from .common import HOME, Studio, class_by_folder, esc, guard
+from .common import Page, Studio, esc, guard
 from .predictors import ranked
 
 STREAM_EVERY = 0.1  # s between frames: ~10 per second reach the model and the recorder
 CONSTRAINTS = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}}
 NO_MODEL = "Train a model to see live predictions"
-SNAP = "snap:"  # #rec-target holds "snap:<class folder>:<click time>" after a Snapshot click
 
 
-def render_camera(st: Studio) -> None:
+@dataclass(frozen=True)
+class Camera:
+    """The webcam, its recording status and the hidden boxes HOLD_JS fills."""
+
+    box: gr.Column  # hidden for projects recorded on another page
+    image: gr.Image
+    mirror: gr.Checkbox
+    status: gr.Markdown
+    hold: gr.Textbox  # the held class's folder, set by HOLD_JS
+    snap: gr.Textbox  # the latest Snapshot click, set by HOLD_JS
+    webcam: gr.State  # this browser's Webcam, made on its first frame
+    note: gr.Markdown  # where a project recorded on another page is recorded
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The live prediction and "Try an image file"."""
+
+    box: gr.Column
+    live: gr.Label
+    stats: gr.Markdown
+    test_in: gr.Image
+    test_out: gr.Label
+
+
+def render_camera() -> Camera:
     """The webcam, top left above the class cards (photo projects)."""
-    with gr.Column(elem_id="capture") as capture:
-        cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam", elem_id="camera",
-                       webcam_options=gr.WebcamOptions(mirror=True, constraints=CONSTRAINTS), height=300)
+    with gr.Column(elem_id="capture") as box:
+        image = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam", elem_id="camera",
+                         webcam_options=gr.WebcamOptions(mirror=True, constraints=CONSTRAINTS), height=300)
         mirror = gr.Checkbox(True, label="Mirror", elem_id="mirror",
                              info="Show, record and predict the webcam as a mirror image (untick for a rear camera)")
-        rec_status = gr.Markdown("Start the webcam, then press and hold a class's **Hold to record** button.",
-                                 elem_id="rec-status")
-        rec_target = gr.Textbox(elem_id="rec-target", elem_classes="offstage")  # set by HOLD_JS
-    sketch_note = gr.Markdown(visible=False, elem_id="sketch-note")
-    st.c.update(capture=capture, camera=cam, mirror=mirror, rec_status=rec_status, rec_target=rec_target,
-                sketch_note=sketch_note)
+        status = gr.Markdown("Start the webcam, then press and hold a class's **Hold to record** button.",
+                             elem_id="rec-status")
+        hold = gr.Textbox(elem_id="rec-target", elem_classes="offstage")
+        snap = gr.Textbox(elem_id="snap-target", elem_classes="offstage")
+    note = gr.Markdown(visible=False, elem_id="sketch-note")
+    return Camera(box, image, mirror, status, hold, snap, gr.State(None), note)
 
 
-def render_preview(st: Studio) -> None:
+def render_preview() -> Preview:
     """Live prediction with a confidence bar per class, and prediction of an image file."""
     with gr.Column(elem_id="preview"):
         gr.Markdown("### Preview")
-        with gr.Column(elem_id="live") as live_box:
+        with gr.Column(elem_id="live") as box:
             live = gr.Label(label="Live prediction", elem_id="live-label")
             stats = gr.Markdown(elem_id="live-stats")
         with gr.Accordion("Try an image file", open=False, elem_id="try-file"):
             test_in = gr.Image(sources=["upload", "clipboard"], type="numpy", label="Image", elem_id="test-image",
                                height=200)
             test_out = gr.Label(label="Prediction", elem_id="test-label")
-    st.c.update(live_box=live_box, live=live, stats=stats, test_in=test_in, test_out=test_out)
+    return Preview(box, live, stats, test_in, test_out)
 
 
 def predict(st: Studio, project: Project | None, image: np.ndarray) -> dict[str, float] | str:
@@ -71,58 +97,67 @@ def predict(st: Studio, project: Project | None, image: np.ndarray) -> dict[str,
         return str(e)
 
 
-def listen(st: Studio) -> None:
-    c = st.c
-    project, version, state = c["project"], c["cards_version"], c["cam"]
+def recording_status(shot: Captured, kind: Kind, snapshot: bool) -> str | None:
+    """The line under the webcam after a frame that stored (or failed to store) something;
+    ``snapshot``: whether a Snapshot click, not a held button, asked for it."""
+    label = esc(shot.label)
+    if shot.event == "recording":
+        return f"● Recording into **{label}**: {kind.count(shot.count)}"
+    if shot.event == "saved":
+        return f"Saved {kind.count(shot.count)} to **{label}**."
+    if shot.event == "snapshot":
+        return f"Snapshot saved to **{label}**."
+    if shot.event == "failed":
+        return f"{'No snapshot' if snapshot else 'Not recorded'}: {esc(shot.error)}"
+    return None
 
-    def on_frame(frame: np.ndarray | None, folder: str, target: str, v: int, mirror: bool, cam: dict):
-        """Record the frame if a hold button is down, predict it, report frames per second."""
+
+def listen(st: Studio, page: Page, camera: Camera, preview: Preview) -> None:
+    project, version = page.project, page.cards_version
+
+    def on_frame(frame: np.ndarray | None, folder: str, hold: str, snap: str, v: int, mirror: bool,
+                 webcam: Webcam | None):
+        """Record the frame if a hold button is down or Snapshot was clicked, predict it, report
+        frames per second."""
+        skip = gr.skip()
         if frame is None:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        if not mirror:  # Gradio sends the mirror image; the preview shows the camera's own view
-            frame = np.ascontiguousarray(frame[:, ::-1])
+            return skip, skip, skip, skip, skip
+        made = webcam is None
+        if made:
+            webcam = Webcam()
         t0 = time.time()
-        times = cam.setdefault("times", deque(maxlen=30))
-        times.append(t0)
-        p = st.project_or_none(folder)
-        rec, bump = gr.skip(), gr.skip()
-        photo = p is not None and p.kind.page == HOME
-        if photo and target.startswith(SNAP) and target != cam.get("snap"):
-            cam["snap"] = target  # one frame per click: the first one taken after it
-            rec, bump = _snapshot(p, target.split(":")[1], frame), v + 1
-        elif photo and target and not target.startswith(SNAP):
-            rec = _record(p, target, frame, cam)
-        if not target and cam.get("rec"):  # the button was released: show the new images on the card
-            label, n = cam.pop("rec")
-            rec, bump = f"Saved {n} image{'s' if n != 1 else ''} to **{esc(label)}**.", v + 1
-        conf = predict(st, p, frame) if p is None or photo else f"This is a {p.kind} project"
-        ms = (time.time() - t0) * 1000
-        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-        if isinstance(conf, dict):
-            label, stats = conf, f"The model sees {fps:.1f} frames/s · {ms:.0f} ms per frame"
+        p = st.project_or_none(folder)  # the frame's one read of project.json (two when it is stored)
+        shot = webcam.frame(p, frame, mirror, hold, snap)
+        # a failure with no button held was a Snapshot's (HOLD_JS takes no Snapshot while one is held)
+        said = recording_status(shot, p.kind, snapshot=not hold) if p is not None else None
+        if p is None or p.kind.camera:
+            conf = predict(st, p, shot.frame)
         else:
-            label, stats = None, f"{esc(conf)} · the webcam sends {fps:.1f} frames/s"
-        shown = gr.skip() if label is None and cam.get("cleared") else label
-        cam["cleared"] = label is None
-        return shown, stats, rec, bump
+            conf = f"This is a {p.kind} project"
+        ms = (time.time() - t0) * 1000
+        if isinstance(conf, dict):
+            label, stats = conf, f"The model sees {webcam.fps:.1f} frames/s · {ms:.0f} ms per frame"
+        else:
+            label, stats = None, f"{esc(conf)} · the webcam sends {webcam.fps:.1f} frames/s"
+        return (label, stats, skip if said is None else said, v + 1 if shot.stored else skip,
+                webcam if made else skip)
 
-    c["camera"].stream(on_frame, [c["camera"], project, c["rec_target"], version, c["mirror"], state],
-                       [c["live"], c["stats"], c["rec_status"], version], stream_every=STREAM_EVERY,
-                       concurrency_limit=None, show_progress="hidden")
+    camera.image.stream(on_frame, [camera.image, project, camera.hold, camera.snap, version, camera.mirror,
+                                   camera.webcam],
+                        [preview.live, preview.stats, camera.status, version, camera.webcam],
+                        stream_every=STREAM_EVERY, concurrency_limit=None, show_progress="hidden")
 
     @guard
-    def on_project(folder: str, cam: dict):
+    def on_project(folder: str):
         p = st.project_or_none(folder)
-        cam.pop("cleared", None)
-        elsewhere = p is not None and p.kind.page != HOME  # sketch and sound projects have their own pages
+        elsewhere = p is not None and not p.kind.camera  # sketch and sound projects have their own pages
         note = "" if not elsewhere else (
             f"This is a {p.kind} project: record its {p.kind.nouns}, train and try the model on the "
             f"[{p.kind} page]({p.kind.page}?project={quote(p.folder)}).")
-        sketch = elsewhere
-        return gr.Column(visible=not sketch), gr.Markdown(note, visible=sketch), gr.Column(visible=not sketch), None, ""
+        return gr.Column(visible=not elsewhere), gr.Markdown(note, visible=elsewhere), \
+            gr.Column(visible=not elsewhere), None, ""
 
-    project.change(on_project, [project, state],
-                   [c["capture"], c["sketch_note"], c["live_box"], c["live"], c["stats"]])
+    project.change(on_project, [project], [camera.box, camera.note, preview.box, preview.live, preview.stats])
 
     @guard
     def on_test(image: dict | None, folder: str):
@@ -139,25 +174,4 @@ def listen(st: Studio) -> None:
             raise gr.Error(esc(conf), print_exception=False)
         return conf
 
-    c["test_in"].upload(on_test, [c["test_in"], project], [c["test_out"]], preprocess=False)
-
-
-def _snapshot(p: Project, target: str, frame: np.ndarray) -> str:
-    try:
-        label = class_by_folder(p, target).label
-        p.add_sample(label, frame)
-    except (StudioError, OSError) as e:  # e.g. the class was deleted, the disk is full
-        return f"No snapshot: {esc(e)}"
-    return f"Snapshot saved to **{esc(label)}**."
-
-
-def _record(p: Project, target: str, frame: np.ndarray, cam: dict) -> str:
-    """Store one held-button frame in the class whose folder is ``target``."""
-    try:
-        label = class_by_folder(p, target).label
-        p.add_sample(label, frame)
-    except (StudioError, OSError) as e:
-        return f"Not recorded: {esc(e)}"
-    n = cam["rec"][1] + 1 if cam.get("rec") and cam["rec"][0] == label else 1
-    cam["rec"] = (label, n)
-    return f"● Recording into **{esc(label)}**: {n} image{'s' if n != 1 else ''}"
+    preview.test_in.upload(on_test, [preview.test_in, project], [preview.test_out], preprocess=False)

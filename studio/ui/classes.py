@@ -9,28 +9,34 @@ from __future__ import annotations
 
 import json
 import tempfile
-import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import gradio as gr
 
-from studio.errors import Conflict, StudioError
+from studio.errors import StudioError
 from studio.samples import transfer
 from studio.samples.names import folder_for
 from studio.samples.store import ClassInfo, Project
 
 from . import thumbs
-from .common import HOME, Studio, class_by_folder, esc, guard
+from .common import Page, Studio, esc, guard
 
 MAX_THUMBS = 60
 UPLOAD_TYPES = ["image", ".zip"]
 
 
-def render(st: Studio) -> None:
-    project, version = st.c["project"], st.c["cards_version"]
+@dataclass(frozen=True)
+class Classes:
+    """The class cards' own widgets: the cards themselves are drawn, and wired, by ``gr.render``."""
+
+    add: gr.Button
+
+
+def render(st: Studio, page: Page) -> Classes:
     with gr.Column(elem_id="classes"):
-        @gr.render(inputs=[project, version])
+        @gr.render(inputs=[page.project, page.cards_version])
         def cards(folder: str, _version: int) -> None:
             p = st.project_or_none(folder)
             if p is None:
@@ -42,47 +48,41 @@ def render(st: Studio) -> None:
                             f"and play {p.kind.nouns}.", elem_id="sound-classes")
                 return
             for i, info in enumerate(p.classes()):
-                _card(st, p, i, info)
+                _card(st, page, p, i, info)
 
-        st.c["add_class"] = gr.Button("+ Add a class", elem_id="add-class")
+        add = gr.Button("+ Add a class", elem_id="add-class")
+    return Classes(add)
 
 
-def listen(st: Studio) -> None:
-    project, version = st.c["project"], st.c["cards_version"]
+def listen(st: Studio, page: Page, classes: Classes) -> None:
+    wire_add_class(st, page, classes.add)
 
+
+def wire_add_class(st: Studio, page: Page, button: gr.Button) -> None:
+    """"+ Add a class" (image and sound cards): "Class N" with the next free N, then redraw the cards."""
     @guard
     def add_class(folder: str, v: int) -> int:
-        p = st.project(folder)
-        for _ in range(100):  # another window may take the same name at the same moment: take the next
-            taken = {lb.casefold() for lb in p.labels()}
-            n = len(taken) + 1
-            while f"class {n}" in taken:
-                n += 1
-            try:
-                p.add_class(f"Class {n}")
-                return v + 1
-            except Conflict:
-                continue
-        raise Conflict("Could not find a free class name; name the classes and try again.")
+        st.project(folder).add_next_class()
+        return v + 1
 
-    st.c["add_class"].click(add_class, [project, version], [version])
+    button.click(add_class, [page.project, page.cards_version], [page.cards_version])
 
 
-def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
+def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
     """One class card; its events name the class by folder, which renaming never changes."""
-    project, version = st.c["project"], st.c["cards_version"]
+    project, version = page.project, page.cards_version
     folder = info.folder
     samples = p.samples(info.label)
     with gr.Column(elem_id=f"card-{i}", elem_classes="class-card", variant="panel"):
         with gr.Row(equal_height=True):
             name = gr.Textbox(info.label, show_label=False, container=False, max_length=64, scale=3, interactive=True,
                               elem_id=f"name-{i}", elem_classes="class-name")
-            gr.Markdown(f"**{info.count}** image{'s' if info.count != 1 else ''}", elem_id=f"count-{i}",
-                        elem_classes="class-count")
+            noun = p.kind.noun if info.count == 1 else p.kind.nouns
+            gr.Markdown(f"**{info.count}** {noun}", elem_id=f"count-{i}", elem_classes="class-count")
             enabled = gr.Checkbox(info.enabled, label="Use", container=False, scale=0, min_width=70, interactive=True,
                                   elem_id=f"enabled-{i}", elem_classes="use-class")
         with gr.Row():
-            if p.kind.page == HOME:
+            if p.kind.camera:
                 gr.Button("● Hold to record", size="sm", min_width=0, scale=2, elem_id=f"hold-{i}",
                           elem_classes=["hold-btn", f"cls-{folder}"])
                 gr.Button("Snapshot", size="sm", min_width=0, elem_id=f"snap-{i}",
@@ -91,7 +91,7 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
                 draw = gr.Button("✎ Draw", size="sm", min_width=0, scale=2, elem_id=f"draw-{i}")
                 # Not link=: Gradio 6.31 keeps a button's link when a re-render puts another
                 # button (e.g. another project's Hold to record) in its place.
-                url = json.dumps(f"/sketch?{urlencode({'project': p.folder, 'class': folder})}")
+                url = json.dumps(f"{p.kind.page}?{urlencode({'project': p.folder, 'class': folder})}")
                 draw.click(None, None, None, js=f"() => {{ window.location.href = {url}; }}")
             upload = gr.UploadButton("Upload", size="sm", min_width=0, file_count="multiple",
                                      file_types=UPLOAD_TYPES, elem_id=f"upload-{i}")
@@ -100,13 +100,13 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
                              allow_preview=False, visible=bool(samples),
                              elem_id=f"gallery-{i}", elem_classes="thumbs")
         if len(samples) > MAX_THUMBS:
-            gr.Markdown(f"The newest {MAX_THUMBS} of {len(samples)} images are shown.", elem_classes="small")
+            gr.Markdown(f"The newest {MAX_THUMBS} of {p.kind.count(len(samples))} are shown.", elem_classes="small")
         with gr.Row():
             remove = gr.Button("Remove selected", size="sm", min_width=0, interactive=False, elem_id=f"remove-{i}")
             download = gr.Button("Download images", size="sm", min_width=0, elem_id=f"download-{i}")
             delete = gr.Button("Delete class", size="sm", min_width=0, elem_id=f"delete-{i}")
         with gr.Row(visible=False, elem_id=f"confirm-{i}") as confirm:
-            gr.Markdown(f"Delete this class and its {info.count} images?")
+            gr.Markdown(f"Delete this class and its {p.kind.count(info.count)}?")
             yes = gr.Button("Delete for good", size="sm", min_width=0, variant="stop", elem_id=f"delete-yes-{i}")
             no = gr.Button("Keep it", size="sm", min_width=0, elem_id=f"delete-no-{i}")
         zipped = gr.File(visible=False, show_label=False, elem_id=f"zip-{i}")
@@ -114,9 +114,9 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
 
     def label_now(f: str) -> tuple[Project, str]:
         q = st.project(f)
-        return q, class_by_folder(q, folder).label
+        return q, q.class_in(folder, count=False).label
 
-    wire_rename(st, name, folder, project, version)
+    wire_rename(st, page, name, folder)
 
     @guard
     def do_enable(f: str, on: bool) -> None:
@@ -156,12 +156,9 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
     @guard
     def do_download(f: str):
         q, label = label_now(f)
-        folder_zips = thumbs.pruned(thumbs.scratch("zips"))
-        dest = Path(tempfile.mkdtemp(dir=folder_zips)) / f"{folder_for(q.name)}-{folder_for(label)}.zip"
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
-            for s in q.samples(label):
-                z.write(s.path, f"{folder_for(label)}/{s.name}")
-        return gr.File(str(dest), visible=True)
+        zips = thumbs.pruned(thumbs.scratch("zips"))
+        dest = Path(tempfile.mkdtemp(dir=zips)) / f"{folder_for(q.name)}-{folder_for(label)}.zip"
+        return gr.File(str(transfer.save_zip(q, dest, [label])), visible=True)
 
     download.click(do_download, [project], [zipped])
     delete.click(lambda: gr.Row(visible=True), None, [confirm])
@@ -176,22 +173,22 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo) -> None:
     yes.click(do_delete, [project, version], [version])
 
 
-def wire_rename(st: Studio, name: gr.Textbox, folder: str, project: gr.State, version: gr.State) -> None:
+def wire_rename(st: Studio, page: Page, name: gr.Textbox, folder: str) -> None:
     """Rename the class in ``folder`` when its name box is submitted or left (image and sound cards)."""
     @guard
     def do_rename(f: str, new: str, v: int):
         q = st.project(f)
-        old = class_by_folder(q, folder).label
+        old = q.class_in(folder, count=False).label
         if new.strip() == old:
             return gr.skip()
         try:
             q.rename_class(old, new)
         except StudioError as e:
-            if class_by_folder(q, folder).label == new.strip():
+            if q.class_in(folder, count=False).label == new.strip():
                 return gr.skip()  # Enter and leaving the box both asked for it; one did it
             gr.Warning(f"{esc(e)} The class keeps the name {esc(old)}.")
             return v + 1  # redraw the card with its old name
         return gr.skip()  # the box shows the new name already; redrawing could eat typing elsewhere
 
     for trigger in (name.submit, name.blur):
-        trigger(do_rename, [project, name, version], [version])
+        trigger(do_rename, [page.project, name, page.cards_version], [page.cards_version])

@@ -1,19 +1,19 @@
-"""What every section shares: the app context, error translation and project look-up."""
+"""What every section shares: the app, the page's shared state, error translation and project look-up."""
 
 from __future__ import annotations
 
 import functools
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
+from gradio.components import Component
 
 from studio.errors import NotFound, StudioError
-from studio.samples.store import ClassInfo, Project, Store
+from studio.samples.store import Project, Store
 
 from .predictors import Predictors
 
@@ -25,13 +25,11 @@ REMEMBER = {"storage_key": "studio-project", "secret": "studio-project"}
 
 @dataclass
 class Studio:
-    """One app: the store, where exports go, the loaded models, and the components that
-    sections share by name (so each section can wire events to the others' widgets)."""
+    """One app: the store, where exports go, and the models loaded for every page."""
 
     store: Store
     exports: Path
     predictors: Predictors = field(default_factory=Predictors)
-    c: dict[str, Any] = field(default_factory=dict)
 
     def project(self, folder: str | None) -> Project:
         """The project in ``folder`` (a per-browser selection), re-read from disk."""
@@ -41,7 +39,7 @@ class Studio:
             raise NotFound(f"{folder!r} is not a project.")
         project = Project(self.store, folder)
         try:
-            project.meta()
+            _ = project.kind  # read once: the project exists, and frames then ask its kind for free
         except NotFound:
             raise NotFound("This project no longer exists (deleted in another window?); choose another.") from None
         return project
@@ -53,12 +51,21 @@ class Studio:
             return None
 
 
-def class_by_folder(project: Project, folder: str) -> ClassInfo:
-    """A class found by its folder, which (unlike its label) never changes."""
-    for c in project.classes():
-        if c.folder == folder:
-            return c
-    raise NotFound("This class no longer exists (deleted in another window?).")
+@dataclass(frozen=True)
+class Page:
+    """What the sections of one page share, so each can be wired on any page: the project chosen
+    in this browser (and remembered by it), and what is bumped when the model or a class changes."""
+
+    demo: gr.Blocks  # the app: its load event, registered inside a page, runs when that page loads
+    project: gr.State  # the chosen project's folder
+    remember: gr.BrowserState  # the same, kept by the browser for the next visit
+    model_version: gr.State  # the id of the model trained last
+    cards_version: gr.State  # bumped whenever the class cards must be redrawn
+
+    @classmethod
+    def create(cls, demo: gr.Blocks) -> Page:
+        """A page's state; call it inside the page's layout."""
+        return cls(demo, gr.State(""), gr.BrowserState("", **REMEMBER), gr.State(""), gr.State(0))
 
 
 def guard(fn: Callable) -> Callable:
@@ -87,3 +94,31 @@ def guard(fn: Callable) -> Callable:
 def esc(text: object) -> str:
     """Text made safe for Markdown/HTML output (labels and names are user input)."""
     return html.escape(str(text))
+
+
+def wire_loader(st: Studio, page: Page, route: str, choose: gr.Dropdown,
+                opened: Callable[[Project | None, Mapping[str, str]], tuple], outputs: list[Component]) -> None:
+    """The project dropdown of a page that records one kind of project (the sketch and sound
+    pages): it lists the projects recorded on ``route``, opens the one named by ``?project=`` in
+    the URL or else the one this browser remembers (else the first), and remembers a choice.
+    ``opened(project, query)`` gives the values of the page's ``outputs`` for the project opened
+    (None when there is none)."""
+
+    def state_of(folder: str, query: Mapping[str, str]) -> tuple:
+        ours = [p for p in st.store.projects() if p.kind.page == route]
+        p = next((q for q in ours if q.folder == folder), ours[0] if ours else None)
+        shown = gr.Dropdown(choices=[(q.name, q.folder) for q in ours], value=p.folder if p else None)
+        return shown, p.folder if p else "", *opened(p, query)
+
+    @guard
+    def on_load(remembered: str, request: gr.Request) -> tuple:
+        query = request.query_params
+        return state_of(query.get("project") or remembered, query)
+
+    page.demo.load(on_load, [page.remember], [choose, page.project, *outputs])
+
+    @guard
+    def on_choose(folder: str) -> tuple:
+        return *state_of(folder, {}), folder
+
+    choose.input(on_choose, [choose], [choose, page.project, *outputs, page.remember])

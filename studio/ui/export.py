@@ -3,16 +3,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
 from studio.export.bundle import export
 from studio.export.formats import FORMATS
 from studio.model import modelfile
 
-from .common import Studio, esc, guard
+from .common import Page, Studio, esc, guard
 
 
-def render(st: Studio) -> None:
+@dataclass(frozen=True)
+class ExportPanel:
+    """The export column, on the studio and sound pages."""
+
+    formats: gr.CheckboxGroup
+    with_images: gr.Checkbox
+    button: gr.Button
+    download: gr.File
+    files: gr.Markdown
+    snippet: gr.Code
+
+
+def render() -> ExportPanel:
     with gr.Column(elem_id="export"):
         gr.Markdown("### Export model")
         formats = gr.CheckboxGroup([(f.title, f.name) for f in FORMATS.values()], value=["joblib"],
@@ -23,12 +37,11 @@ def render(st: Studio) -> None:
         files = gr.Markdown(elem_id="export-files")
         snippet = gr.Code(label="Use it from Python", language="python", visible=False, interactive=False,
                           elem_id="export-snippet")
-    st.c.update(export_formats=formats, export_images=with_images, export_btn=button, export_file=download,
-                export_files=files, export_snippet=snippet)
+    return ExportPanel(formats, with_images, button, download, files, snippet)
 
 
-def listen(st: Studio) -> None:
-    c = st.c
+def listen(st: Studio, page: Page, panel: ExportPanel) -> None:
+    outputs = [panel.download, panel.files, panel.snippet]
 
     @guard
     def run(folder: str, formats: list[str], with_images: bool):
@@ -45,8 +58,6 @@ def listen(st: Studio) -> None:
                            f"{FORMATS[f].snippet(record)}" for f in formats)
         return gr.File(str(result.zip_path), visible=True), text, gr.Code(code, visible=True)
 
-    c["export_btn"].click(run, [c["project"], c["export_formats"], c["export_images"]],
-                          [c["export_file"], c["export_files"], c["export_snippet"]], concurrency_limit=2)
+    panel.button.click(run, [page.project, panel.formats, panel.with_images], outputs, concurrency_limit=2)
     clear = [gr.File(visible=False), "", gr.Code(visible=False)]
-    gr.on([c["project"].change, c["model_version"].change], lambda: clear, None,
-          [c["export_file"], c["export_files"], c["export_snippet"]])
+    gr.on([page.project.change, page.model_version.change], lambda: clear, None, outputs)

@@ -4,14 +4,17 @@ epoch, the classification report) and "See your data", a PCA map of the samples.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 import pandas as pd
 
-from studio.model import modelfile, training
-from studio.samples.store import Project
+from studio.kinds import Kind
+from studio.model import training
+from studio.model.metrics import Metrics, Scores
 
-from .common import Studio, esc, guard
-from .train import settings_of
+from .common import Page, Studio, esc, guard
+from .train import model_info, settings_of
 
 # A click on a cell sends its row and column to the server.
 CELL_CLICK_JS = """
@@ -20,12 +23,33 @@ element.addEventListener('click', (e) => {
   if (cell) trigger('click', {row: Number(cell.dataset.row), col: Number(cell.dataset.col)});
 });
 """
-EMPTY = "Train a model to see how it does on images it did not learn from."
 
 
-def render(st: Studio) -> None:
-    with gr.Accordion("Under the hood", open=False, elem_id="hood") as hood:
-        summary = gr.Markdown(EMPTY, elem_id="hood-summary")
+def empty(nouns: str = "images") -> str:
+    """What the hood says while there is no model, in the words of the project's kind."""
+    return f"Train a model to see how it does on {nouns} it did not learn from."
+
+
+@dataclass(frozen=True)
+class Hood:
+    """The "Under the hood" accordion, on the studio and sound pages."""
+
+    box: gr.Accordion
+    summary: gr.Markdown
+    matrix: gr.HTML
+    cell_note: gr.Markdown
+    cell_images: gr.Gallery
+    report: gr.Code
+    plots: gr.Row
+    accuracy: gr.LinePlot
+    loss: gr.LinePlot
+    see: gr.Button
+    scatter: gr.ScatterPlot
+
+
+def render() -> Hood:
+    with gr.Accordion("Under the hood", open=False, elem_id="hood") as box:
+        summary = gr.Markdown(empty(), elem_id="hood-summary")
         with gr.Row():
             with gr.Column(scale=1):
                 gr.Markdown("**Confusion matrix** (held-back images; rows: true class, columns: predicted). "
@@ -46,14 +70,13 @@ def render(st: Studio) -> None:
         see = gr.Button("See your data", size="sm", elem_id="see-data")
         scatter = gr.ScatterPlot(x="x", y="y", color="class", visible=False, elem_id="pca-plot",
                                  x_title="first principal component", y_title="second principal component")
-    st.c.update(hood=hood, hood_summary=summary, matrix=matrix, cell_note=cell_note, cell_images=cell_images,
-                report=report, plots=plots, accuracy_plot=accuracy, loss_plot=loss, see=see, scatter=scatter)
+    return Hood(box, summary, matrix, cell_note, cell_images, report, plots, accuracy, loss, see, scatter)
 
 
-def confusion_html(labels: list[str], cm: list[list[int]]) -> str:
+def confusion_html(labels: list[str], cm: list[list[int]], kind: Kind) -> str:
     """The confusion matrix as a heat map; the cells are buttons."""
     if not cm:
-        return "<p>No held-back images: nothing to show.</p>"
+        return f"<p>No held-back {kind.nouns}: nothing to show.</p>"
     top = max(max(row) for row in cm) or 1
     head = "".join(f"<th>{esc(lb)}</th>" for lb in labels)
     rows = []
@@ -63,7 +86,7 @@ def confusion_html(labels: list[str], cm: list[list[int]]) -> str:
             strength = 0.12 + 0.88 * n / top if n else 0.0
             colour = f"rgba(37, 99, 235, {strength:.2f})" if i == j else f"rgba(220, 38, 38, {strength:.2f})"
             ink = "#fff" if strength > 0.55 else "inherit"
-            tip = f"{n} image(s) of {labels[i]} predicted as {labels[j]}"
+            tip = f"{n} {kind.noun}(s) of {labels[i]} predicted as {labels[j]}"
             cells.append(f"<td><button class='cm-cell' data-row='{i}' data-col='{j}' title='{esc(tip)}' "
                          f"style='background:{colour};color:{ink}'>{n}</button></td>")
         rows.append(f"<tr><th>{esc(labels[i])}</th>{''.join(cells)}</tr>")
@@ -71,27 +94,27 @@ def confusion_html(labels: list[str], cm: list[list[int]]) -> str:
             f"{''.join(rows)}</table>")
 
 
-def report_text(report: str) -> str:
+def report_text(report: str, kind: Kind) -> str:
     """scikit-learn's report, its header line starting with a word: the code view strips the
     leading spaces that align it."""
     if not report.strip():
-        return "No held-back images."
+        return f"No held-back {kind.nouns}."
     head, _, rest = report.partition("\n")
     pad = len(head) - len(head.lstrip())
     return "class".ljust(pad) + head.lstrip() + "\n" + rest
 
 
-def per_class_table(test: dict) -> str:
-    if not test.get("per_class"):
+def per_class_table(test: Scores) -> str:
+    if not test.per_class:
         return ""
     rows = ["| Class | Accuracy | Correct / held back |", "|---|---|---|"]
-    for label, pc in test.get("per_class", {}).items():
-        acc = "–" if pc.get("accuracy") is None else f"{pc['accuracy']:.0%}"
-        rows.append(f"| {esc(label)} | {acc} | {pc.get('correct', 0)} / {pc.get('n', 0)} |")
+    for label, pc in test.per_class.items():
+        acc = "–" if pc.accuracy is None else f"{pc.accuracy:.0%}"
+        rows.append(f"| {esc(label)} | {acc} | {pc.correct} / {pc.n} |")
     return "\n".join(rows)
 
 
-def history_frames(history: dict) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def history_frames(history: dict[str, list[float]]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Long-format accuracy and loss per epoch, one series per data set (train, test)."""
     if not history.get("epoch"):
         return None
@@ -103,40 +126,36 @@ def history_frames(history: dict) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     return frames[0], frames[1]
 
 
-def model_info(p: Project | None) -> dict | None:
-    return modelfile.info(p.model_dir) if p is not None and modelfile.exists(p.model_dir) else None
-
-
-def listen(st: Studio) -> None:
-    c = st.c
-    project, model_version = c["project"], c["model_version"]
+def listen(st: Studio, page: Page, hood: Hood) -> None:
+    project, model_version = page.project, page.model_version
 
     @guard
     def show(folder: str, _version: str) -> list:
-        info = model_info(st.project_or_none(folder))
+        p = st.project_or_none(folder)
+        info = model_info(p)
         hidden = [gr.Gallery(visible=False), "", gr.ScatterPlot(visible=False)]
         if info is None:
-            return [gr.Accordion(open=False), EMPTY, "", "", gr.Row(visible=False), None, None, *hidden]
-        m = info["metrics"]
-        test, train = m.get("test", {}), m.get("train", {})
-        s = info.get("settings", {})
-        acc = test.get("accuracy")
-        text = (f"**Test accuracy {acc:.0%}** on {test.get('n', 0)} held-back images"
-                if acc is not None else "**No images were held back** (too few per class)")
-        n_train, n_scored = m.get("n_train", 0), train.get("n", m.get("n_train", 0))
-        sample = f"a sample of {n_scored} of the {n_train} training images" if n_scored < n_train else \
-            f"{n_train} images"
-        text += (f" · training accuracy {train.get('accuracy', 0):.0%} on {sample} · "
+            text = empty(p.kind.nouns) if p is not None else empty()
+            return [gr.Accordion(open=False), text, "", "", gr.Row(visible=False), None, None, *hidden]
+        kind, nouns = p.kind, p.kind.nouns
+        m = Metrics.from_json(info.get("metrics"))
+        test, s = m.test, info.get("settings", {})
+        text = (f"**Test accuracy {test.accuracy:.0%}** on {test.n} held-back {nouns}"
+                if test.accuracy is not None else f"**No {nouns} were held back** (too few per class)")
+        n_train, n_scored = m.n_train, m.train.n or m.n_train
+        sample = f"a sample of {n_scored} of the {n_train} training {nouns}" if n_scored < n_train else \
+            f"{n_train} {nouns}"
+        text += (f" · training accuracy {m.train.accuracy or 0:.0%} on {sample} · "
                  f"model `{s.get('model')}` on `{info['spec'].get('kind')}` features, {info['spec'].get('size')} px"
                  f" · trained {info.get('created', '')[:19].replace('T', ' ')}\n\n{per_class_table(test)}")
-        frames = history_frames(m.get("history", {}))
+        frames = history_frames(m.history)
         plots = [gr.Row(visible=frames is not None), *(frames or (None, None))]
-        return [gr.Accordion(open=True), text, confusion_html(info["labels"], test.get("confusion", [])),
-                report_text(test.get("report", "")), *plots, *hidden]
+        return [gr.Accordion(open=True), text, confusion_html(info["labels"], test.confusion, kind),
+                report_text(test.report, kind), *plots, *hidden]
 
     gr.on([project.change, model_version.change], show, [project, model_version],
-          [c["hood"], c["hood_summary"], c["matrix"], c["report"], c["plots"], c["accuracy_plot"], c["loss_plot"],
-           c["cell_images"], c["cell_note"], c["scatter"]])
+          [hood.box, hood.summary, hood.matrix, hood.report, hood.plots, hood.accuracy, hood.loss,
+           hood.cell_images, hood.cell_note, hood.scatter])
 
     @guard
     def cell(folder: str, evt: gr.EventData):
@@ -144,20 +163,20 @@ def listen(st: Studio) -> None:
         info = model_info(p)
         if info is None:
             return gr.skip(), gr.skip()
-        labels, test = info["labels"], info["metrics"]["test"]
+        labels, test = info["labels"], Metrics.from_json(info.get("metrics")).test
         i, j = int(evt.row), int(evt.col)
         label_of = {c.folder: c.label for c in p.classes()}
         paths = []
-        for sample, predicted in zip(test.get("samples", []), test.get("predicted", [])):
+        for sample, predicted in zip(test.samples, test.predicted):
             sub, _, name = sample.partition("/")
             path = p.path / sub / name
             if label_of.get(sub) == labels[i] and predicted == labels[j] and path.is_file():
                 paths.append(str(path))
-        note = (f"{len(paths)} held-back image(s) of **{esc(labels[i])}** predicted as **{esc(labels[j])}**"
+        note = (f"{len(paths)} held-back {p.kind.noun}(s) of **{esc(labels[i])}** predicted as **{esc(labels[j])}**"
                 + ("." if paths else " (none, or they were deleted since)."))
         return gr.Gallery(paths, visible=bool(paths)), note
 
-    c["matrix"].click(cell, [project], [c["cell_images"], c["cell_note"]])
+    hood.matrix.click(cell, [project], [hood.cell_images, hood.cell_note])
 
     @guard
     def see(folder: str):
@@ -166,4 +185,4 @@ def listen(st: Studio) -> None:
         frame = pd.DataFrame({"x": data["x"], "y": data["y"], "class": data["label"]})
         return gr.ScatterPlot(frame, visible=True)
 
-    c["see"].click(see, [project], [c["scatter"]])
+    hood.see.click(see, [project], [hood.scatter])

@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
 from studio.kinds import KINDS
 
-from .common import HOME, Studio, esc, guard
+from .common import HOME, Page, Studio, esc, guard
 
 KIND_CHOICES = [(k.title, k.name) for k in KINDS.values()]
 
 
-def render(st: Studio) -> None:
+@dataclass(frozen=True)
+class ProjectBar:
+    """The project choice and its buttons, and the rows (new, rename, delete) they open, one at a time."""
+
+    choose: gr.Dropdown
+    new: gr.Button
+    rename: gr.Button
+    delete: gr.Button
+    new_row: gr.Row
+    name: gr.Textbox
+    kind: gr.Radio
+    create: gr.Button
+    cancel_new: gr.Button
+    rename_row: gr.Row
+    new_name: gr.Textbox
+    save: gr.Button
+    cancel_rename: gr.Button
+    delete_row: gr.Row
+    question: gr.Markdown
+    yes: gr.Button
+    no: gr.Button
+
+
+def render() -> ProjectBar:
     with gr.Row(elem_id="project-bar", equal_height=True):
         choose = gr.Dropdown(label="Project", choices=[], value=None, scale=4, elem_id="project-choice")
         new = gr.Button("New project", scale=0, min_width=160, elem_id="new-project")
@@ -31,15 +56,14 @@ def render(st: Studio) -> None:
         question = gr.Markdown(elem_id="delete-question")
         yes = gr.Button("Delete for good", variant="stop", scale=1, elem_id="delete-confirm")
         no = gr.Button("Keep it", scale=1, elem_id="delete-cancel")
-    st.c.update(choose=choose, new=new, rename=rename, delete=delete, new_row=new_row, name=name, kind=kind,
-                create=create, cancel_new=cancel_new, rename_row=rename_row, new_name=new_name, save=save,
-                cancel_rename=cancel_rename, delete_row=delete_row, question=question, yes=yes, no=no)
+    return ProjectBar(choose, new, rename, delete, new_row, name, kind, create, cancel_new, rename_row, new_name,
+                      save, cancel_rename, delete_row, question, yes, no)
 
 
-def listen(st: Studio) -> None:
-    c = st.c
-    project, remember = c["project"], c["remember"]
-    rows = [c["new_row"], c["rename_row"], c["delete_row"]]
+def listen(st: Studio, page: Page, bar: ProjectBar) -> None:
+    project, remember = page.project, page.remember
+    rows = [bar.new_row, bar.rename_row, bar.delete_row]
+    chosen = [bar.choose, project, remember]
 
     def choices() -> list[tuple[str, str]]:
         return [(p.name + (f" ({p.kind})" if p.kind.page != HOME else ""), p.folder) for p in st.store.projects()]
@@ -58,18 +82,18 @@ def listen(st: Studio) -> None:
             folder = next((p.folder for p in st.store.projects()), "")
         return *selected(folder), gr.Row(visible=not folder)
 
-    c["demo"].load(on_load, [remember], [c["choose"], project, remember, c["new_row"]])
-    c["choose"].input(lambda f: (f or "", f or ""), [c["choose"]], [project, remember])
+    page.demo.load(on_load, [remember], [*chosen, bar.new_row])
+    bar.choose.input(lambda f: (f or "", f or ""), [bar.choose], [project, remember])
 
     @guard
     def create(name: str, kind: str) -> tuple:
         p = st.store.create(name, kind)
-        gr.Info(f"Created {esc(p.name)} with two classes: record or add images to each.")
+        gr.Info(f"Created {esc(p.name)} with two classes: record or add {p.kind.nouns} to each.")
         return show(-1, *selected(p.folder), "")
 
-    for trigger in (c["create"].click, c["name"].submit):
-        trigger(create, [c["name"], c["kind"]], [*rows, c["choose"], project, remember, c["name"]])
-    c["new"].click(lambda: show(0), None, rows)
+    for trigger in (bar.create.click, bar.name.submit):
+        trigger(create, [bar.name, bar.kind], [*rows, *chosen, bar.name])
+    bar.new.click(lambda: show(0), None, rows)
 
     @guard
     def ask_rename(folder: str) -> tuple:
@@ -81,16 +105,16 @@ def listen(st: Studio) -> None:
         st.store.rename(p.name, new_name)
         return show(-1, *selected(folder))
 
-    c["rename"].click(ask_rename, [project], [*rows, c["new_name"]])
-    for trigger in (c["save"].click, c["new_name"].submit):
-        trigger(do_rename, [project, c["new_name"]], [*rows, c["choose"], project, remember])
+    bar.rename.click(ask_rename, [project], [*rows, bar.new_name])
+    for trigger in (bar.save.click, bar.new_name.submit):
+        trigger(do_rename, [project, bar.new_name], [*rows, *chosen])
 
     @guard
     def ask_delete(folder: str) -> tuple:
         p = st.project(folder)
         n = sum(p.counts().values())
-        return show(2, f"Delete **{esc(p.name)}**, its {len(p.classes())} classes, {n} images and its model? "
-                       "This cannot be undone.")
+        return show(2, f"Delete **{esc(p.name)}**, its {len(p.classes())} classes, {p.kind.count(n)} and its "
+                       "model? This cannot be undone.")
 
     @guard
     def do_delete(folder: str) -> tuple:
@@ -99,7 +123,7 @@ def listen(st: Studio) -> None:
         gr.Info(f"Deleted {esc(p.name)}.")
         return show(-1, *selected(next((q.folder for q in st.store.projects()), "")))
 
-    c["delete"].click(ask_delete, [project], [*rows, c["question"]])
-    c["yes"].click(do_delete, [project], [*rows, c["choose"], project, remember])
-    for cancel in (c["cancel_new"], c["cancel_rename"], c["no"]):
+    bar.delete.click(ask_delete, [project], [*rows, bar.question])
+    bar.yes.click(do_delete, [project], [*rows, *chosen])
+    for cancel in (bar.cancel_new, bar.cancel_rename, bar.no):
         cancel.click(lambda: show(-1), None, rows)

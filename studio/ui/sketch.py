@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
 
-from studio.features import image_kernel as features
-from studio.model import modelfile
+from studio.features import image_kernel
+from studio.samples import images
+from studio.samples.store import Project
 
-from .common import REMEMBER, Studio, esc, guard
+from . import train
+from .common import Page, Studio, esc, guard, wire_loader
 from .predictors import ranked
-from .train import TRAIN, TRAINING, run, summary
 
 ROUTE = "/sketch"
 # Clear the pad for the next drawing and pick the brush again (clearing drops the tool).
@@ -25,7 +28,23 @@ CLEAR_JS = """() => {
 BRUSH = gr.Brush(colors=["#000000"], color_mode="fixed", default_size=8)
 
 
-def render(st: Studio) -> None:
+@dataclass(frozen=True)
+class SketchPage:
+    """The sketch page's widgets (it has no sections of its own)."""
+
+    pad: gr.Sketchpad
+    choose: gr.Dropdown
+    target: gr.Radio  # the class a drawing is added to, by folder
+    add: gr.Button
+    counts: gr.Markdown
+    predict: gr.Button
+    label: gr.Label
+    train: gr.Button
+    status: gr.Markdown
+    last: gr.State  # the digest of the drawing added last (one drawing is added once)
+
+
+def render() -> SketchPage:
     gr.Navbar(main_page_name="Studio")
     gr.Markdown("## Sketch pad\nDraw one example at a time. [Back to the studio](/) to see the classes, "
                 "look under the hood and export.")
@@ -40,55 +59,39 @@ def render(st: Studio) -> None:
             counts = gr.Markdown(elem_id="sketch-counts")
             predict = gr.Button("Predict drawing", elem_id="sketch-predict")
             label = gr.Label(label="Prediction", elem_id="sketch-label")
-            train = gr.Button(TRAIN, elem_id="sketch-train")
+            button = gr.Button(train.TRAIN, elem_id="sketch-train")
             status = gr.Markdown(elem_id="sketch-status", min_height=40)
-    st.c.update(sk_pad=pad, sk_choose=choose, sk_target=target, sk_add=add, sk_counts=counts,
-                sk_predict=predict, sk_label=label, sk_train=train, sk_status=status,
-                sk_project=gr.State(""), sk_last=gr.State(""), sk_remember=gr.BrowserState("", **REMEMBER))
+    return SketchPage(pad, choose, target, add, counts, predict, label, button, status, gr.State(""))
 
 
 def drawing(value: dict | None) -> np.ndarray:
     """The drawing flattened onto white as RGB; refuses an empty pad."""
     comp = (value or {}).get("composite")
-    rgb = None if comp is None else features.as_rgb_array(comp)
-    if rgb is None or not (rgb.min(axis=2) < features.SKETCH_INK).any():
+    rgb = None if comp is None else image_kernel.as_rgb_array(comp)
+    if rgb is None or not images.has_ink(rgb):
         raise gr.Error("The pad is empty: draw something first.", print_exception=False)
     return rgb
 
 
-def listen(st: Studio, demo: gr.Blocks) -> None:
-    c = st.c
-    project, last, remember = c["sk_project"], c["sk_last"], c["sk_remember"]  # last: the drawing saved last
-    pad, choose, target = c["sk_pad"], c["sk_choose"], c["sk_target"]
+def counts_text(p: Project) -> str:
+    return " · ".join(f"{esc(k.label)}: **{k.count}**" for k in p.classes())
 
-    def state_of(folder: str, wanted_class: str = "") -> tuple:
-        """Dropdown, class choice, counts and status for the sketch project ``folder``."""
-        sketches = [p for p in st.store.projects() if p.kind.page == ROUTE]
-        p = next((q for q in sketches if q.folder == folder), sketches[0] if sketches else None)
+
+def listen(st: Studio, page: Page, ui: SketchPage) -> None:
+    project = page.project
+
+    def opened(p: Project | None, query: Mapping[str, str]) -> tuple:
+        """Class choice (the one named by ``?class=``, else the first), counts and training status."""
         if p is None:
-            return (gr.Dropdown(choices=[], value=None), gr.Radio(choices=[], value=None), "", "",
+            return (gr.Radio(choices=[], value=None), "",
                     "No sketch project yet: [create one](/) (New project, kind Sketches).")
         classes = p.classes()
-        value = next((k.folder for k in classes if k.folder == wanted_class), classes[0].folder if classes else None)
-        info = modelfile.info(p.model_dir) if modelfile.exists(p.model_dir) else None
-        return (gr.Dropdown(choices=[(q.name, q.folder) for q in sketches], value=p.folder),
-                gr.Radio(choices=[(k.label, k.folder) for k in classes], value=value), p.folder,
-                counts_text(st, p.folder), summary(info))
+        wanted = query.get("class", "")
+        value = next((k.folder for k in classes if k.folder == wanted), classes[0].folder if classes else None)
+        return (gr.Radio(choices=[(k.label, k.folder) for k in classes], value=value), counts_text(p),
+                train.summary(train.model_info(p), p.kind))
 
-    outs = [choose, target, project, c["sk_counts"], c["sk_status"]]
-
-    @guard
-    def on_load(remembered: str, request: gr.Request) -> tuple:
-        q = request.query_params
-        return state_of(q.get("project") or remembered, q.get("class", ""))
-
-    demo.load(on_load, [remember], outs)
-
-    @guard
-    def on_choose(folder: str) -> tuple:
-        return *state_of(folder), folder
-
-    choose.input(on_choose, [choose], [*outs, remember])
+    wire_loader(st, page, ROUTE, ui.choose, opened, [ui.target, ui.counts, ui.status])
 
     @guard
     def do_add(folder: str, cls: str, value: dict | None, previous: str):
@@ -97,14 +100,13 @@ def listen(st: Studio, demo: gr.Blocks) -> None:
         if digest == previous:
             raise gr.Error("This drawing is already saved: clear the pad and draw a new one.", print_exception=False)
         p = st.project(folder)
-        label = next((k.label for k in p.classes() if k.folder == cls), None)
-        if label is None:
+        if not cls:
             raise gr.Error("Choose the class to add the drawing to.", print_exception=False)
-        p.add_sample(label, image)
-        return digest, counts_text(st, folder)
+        p.add_sample(p.class_in(cls, count=False).label, image)
+        return digest, counts_text(p)
 
     # The pad is cleared by its own button: made an output, Gradio 6.31's editor stays "processing".
-    added = c["sk_add"].click(do_add, [project, target, pad, last], [last, c["sk_counts"]])
+    added = ui.add.click(do_add, [project, ui.target, ui.pad, ui.last], [ui.last, ui.counts])
     added.success(None, None, None, js=CLEAR_JS)
 
     @guard
@@ -115,20 +117,5 @@ def listen(st: Studio, demo: gr.Blocks) -> None:
             raise gr.Error("Train a model first.", print_exception=False)
         return ranked(predictor, image)
 
-    c["sk_predict"].click(do_predict, [project, pad], [c["sk_label"]])
-
-    @guard
-    def do_train(folder: str, progress=gr.Progress()) -> str:
-        return summary(run(st, folder, None, progress).info())
-
-    busy = c["sk_train"].click(lambda: gr.Button(TRAINING, interactive=False), None, c["sk_train"], queue=False)
-    done = busy.then(do_train, [project], [c["sk_status"]], concurrency_limit=2)
-    for after in (done.then, done.failure):  # Gradio 6.31 skips .then after a failure
-        after(lambda: gr.Button(TRAIN, interactive=True), None, c["sk_train"], queue=False)
-
-
-def counts_text(st: Studio, folder: str) -> str:
-    p = st.project_or_none(folder)
-    if p is None:
-        return ""
-    return " · ".join(f"{esc(k.label)}: **{k.count}**" for k in p.classes())
+    ui.predict.click(do_predict, [project, ui.pad], [ui.label])
+    train.wire_button(st, page, ui.train, ui.status)

@@ -9,56 +9,73 @@ hidden ``#rec-target`` textbox holds the class's folder, and the stream sends it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from studio.errors import StudioError
-from studio.model import modelfile
-from studio.samples import sounds
+from studio.samples import sounds, transfer
 from studio.samples.store import ClassInfo, Project
 
-from . import export, hood
-from .classes import wire_rename
-from .common import REMEMBER, Studio, class_by_folder, esc, guard
-from .train import TRAIN, TRAINING, run, summary
+from . import export, hood, train
+from .classes import wire_add_class, wire_rename
+from .common import Page, Studio, esc, guard, wire_loader
 
 ROUTE = "/sound"
 STREAM_EVERY = 0.25  # s of audio per chunk: the live bars update 4 times per second
 MAX_CLIPS = 200  # clips listed per card (newest first)
-LONG = 1.5 * sounds.CLIP_SECONDS  # an uploaded file longer than this is split into clips
 UPLOAD_TYPES = sorted(sounds.SOUND_SUFFIXES)
 NO_MODEL = "Train a model to hear live predictions."
 LISTENING = "listening..."
 START = "Press **Start** on the microphone, then press and hold a class's **Hold to record** button."
 
 
-def render(st: Studio) -> None:
+@dataclass(frozen=True)
+class SoundPage:
+    """The sound page's widgets, with the export and hood sections it shares with the studio page."""
+
+    choose: gr.Dropdown
+    mic: gr.Audio
+    rec_status: gr.Markdown
+    hold: gr.Textbox  # the held class's folder, set by HOLD_JS
+    add_class: gr.Button
+    train: gr.Button
+    train_status: gr.Markdown
+    threshold: gr.Slider
+    heard: gr.Markdown
+    live: gr.Label
+    export: export.ExportPanel
+    hood: hood.Hood
+    memory: gr.State  # this browser's microphone stream: the class held, its recorder, the listener
+
+
+def render(st: Studio, page: Page) -> SoundPage:
     gr.Navbar(main_page_name="Studio")
     gr.Markdown("## Sound\nRecord or upload 1 s clips for each class, train, then listen live. "
                 "[Back to the studio](/) to create a sound project (kind *Sounds*).")
-    project, version = gr.State(""), gr.State(0)
     choose = gr.Dropdown(label="Sound project", choices=[], elem_id="sound-project")
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=380):
             mic = gr.Audio(sources=["microphone"], streaming=True, type="numpy", label="Microphone",
                            elem_id="microphone")
             rec_status = gr.Markdown(START, elem_id="sound-rec-status")
-            target = gr.Textbox(elem_id="rec-target", elem_classes="offstage")  # set by HOLD_JS
+            hold = gr.Textbox(elem_id="rec-target", elem_classes="offstage")
 
-            @gr.render(inputs=[project, version])
+            @gr.render(inputs=[page.project, page.cards_version])
             def cards(folder: str, _version: int) -> None:
                 p = _sound_project(st, folder)
                 if p is None:
                     gr.Markdown("Choose or create a sound project to start.", elem_id="sound-no-project")
                     return
                 for i, info in enumerate(p.classes()):
-                    _card(st, p, i, info, project, version)
+                    _card(st, page, p, i, info)
 
             add_class = gr.Button("+ Add a class", elem_id="sound-add-class")
         with gr.Column(scale=4, min_width=320):
             gr.Markdown("### Training")
-            train = gr.Button(TRAIN, variant="primary", elem_id="sound-train")
+            button = gr.Button(train.TRAIN, variant="primary", elem_id="sound-train")
             train_status = gr.Markdown(elem_id="sound-train-status", min_height=48)
             gr.Markdown("### Live")
             threshold = gr.Slider(0.0, 1.0, value=0.75, step=0.05, label="Confidence threshold",
@@ -66,13 +83,10 @@ def render(st: Studio) -> None:
                                   elem_id="sound-threshold")
             heard = gr.Markdown(NO_MODEL, elem_id="sound-heard")
             live = gr.Label(label="Live prediction", elem_id="sound-live")
-            sub = Studio(st.store, st.exports, st.predictors, {"project": project, "model_version": gr.State("")})
-            export.render(sub)
-    hood.render(sub)
-    st.c.update(snd_project=project, snd_version=version, snd_choose=choose, snd_mic=mic,
-                snd_rec_status=rec_status, snd_target=target, snd_add_class=add_class, snd_train=train,
-                snd_train_status=train_status, snd_threshold=threshold, snd_heard=heard, snd_live=live,
-                snd_sub=sub, snd_remember=gr.BrowserState("", **REMEMBER), snd_state=gr.State({}))
+            exporting = export.render()
+    under = hood.render()
+    return SoundPage(choose, mic, rec_status, hold, add_class, button, train_status, threshold, heard, live,
+                     exporting, under, gr.State({}))
 
 
 def _sound_project(st: Studio, folder: str | None) -> Project | None:
@@ -80,8 +94,9 @@ def _sound_project(st: Studio, folder: str | None) -> Project | None:
     return p if p is not None and p.kind.page == ROUTE else None
 
 
-def _card(st: Studio, p: Project, i: int, info: ClassInfo, project: gr.State, version: gr.State) -> None:
+def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
     """One class card; its events name the class by folder, which renaming never changes."""
+    project, version = page.project, page.cards_version
     folder = info.folder
     samples = p.samples(info.label)[:MAX_CLIPS]
     with gr.Column(elem_id=f"snd-card-{i}", elem_classes="class-card", variant="panel"):
@@ -106,29 +121,19 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo, project: gr.State, ve
                 delete = gr.Button("Delete clip", size="sm", min_width=0, scale=1, elem_id=f"snd-delete-{i}")
             player = gr.Audio(str(samples[0].path), type="filepath", interactive=False, show_label=False,
                               elem_id=f"snd-player-{i}")
-            _clip_events(st, folder, project, version, clips, delete, player)
-    wire_rename(st, name, folder, project, version)
+            _clip_events(st, page, folder, clips, delete, player)
+    wire_rename(st, page, name, folder)
 
     @guard
     def on_upload(f: str, files: list[str] | None, v: int) -> int:
+        """Sound files (a long one is split into clips, as the core splits it for the class)."""
         q = st.project(f)
-        label = class_by_folder(q, folder).label
-        added, skipped = 0, []
-        for path in files or []:
-            fname = Path(path).name
-            try:
-                clip = sounds.load(path, fname)
-                if clip.seconds > LONG:  # background noise keeps its quiet parts
-                    keep_all = label.casefold().startswith("background")
-                    added += len(q.add_recording(label, clip, fname, skip_silence=not keep_all))
-                else:
-                    q.add_sample(label, clip, name=fname)
-                    added += 1
-            except StudioError as e:
-                skipped.append(str(e))
-        text = f"Added {added} clip{'s' if added != 1 else ''} to {label}."
-        if skipped:
-            gr.Warning(esc(f"{text} Skipped {len(skipped)}: {'; '.join(skipped[:5])}"))
+        label = q.class_in(folder, count=False).label
+        report = transfer.add_files(q, label, [Path(x) for x in files or []])
+        text = f"Added {q.kind.count(sum(report.added.values()))} to {label}."
+        if report.skipped:
+            why = "; ".join(reason for _, reason in report.skipped[:5])
+            gr.Warning(esc(f"{text} Skipped {len(report.skipped)}: {why}"))
         else:
             gr.Info(esc(text))
         return v + 1
@@ -136,23 +141,23 @@ def _card(st: Studio, p: Project, i: int, info: ClassInfo, project: gr.State, ve
     upload.upload(on_upload, [project, upload, version], [version])
 
 
-def _clip_events(st: Studio, folder: str, project: gr.State, version: gr.State, clips: gr.Dropdown,
-                 delete: gr.Button, player: gr.Audio) -> None:
+def _clip_events(st: Studio, page: Page, folder: str, clips: gr.Dropdown, delete: gr.Button,
+                 player: gr.Audio) -> None:
     """Choosing a clip plays it; "Delete clip" deletes the chosen one."""
     @guard
     def on_clip(f: str, name: str):
         q = st.project(f)
-        return str(q.sample_path(class_by_folder(q, folder).label, name)) if name else None
+        return str(q.sample_path(q.class_in(folder, count=False).label, name)) if name else None
 
-    clips.input(on_clip, [project, clips], [player])
+    clips.input(on_clip, [page.project, clips], [player])
 
     @guard
     def on_delete(f: str, name: str, v: int) -> int:
         q = st.project(f)
-        q.delete_sample(class_by_folder(q, folder).label, name)
+        q.delete_sample(q.class_in(folder, count=False).label, name)
         return v + 1
 
-    delete.click(on_delete, [project, clips, version], [version])
+    delete.click(on_delete, [page.project, clips, page.cards_version], [page.cards_version])
 
 
 def _picture(path: Path):
@@ -168,55 +173,24 @@ def _store(p: Project | None, folder: str, clips: list[sounds.Clip]) -> str:
     if p is None:
         return ""
     try:
-        label = class_by_folder(p, folder).label
+        info = p.class_in(folder, count=False)
         for clip in clips:
-            p.add_sample(label, clip)
+            p.add_file(info, *p.kind.stored(clip))
     except StudioError:
         return ""
-    return label
+    return info.label
 
 
-def listen(st: Studio, demo: gr.Blocks) -> None:
-    c = st.c
-    project, version, choose = c["snd_project"], c["snd_version"], c["snd_choose"]
-    sub = c["snd_sub"]
-    remember, state = c["snd_remember"], c["snd_state"]
+def listen(st: Studio, page: Page, ui: SoundPage) -> None:
+    project, version = page.project, page.cards_version
 
-    def state_of(folder: str) -> tuple:
-        """Dropdown, project and training status for the sound project ``folder`` (or the first)."""
-        ours = [p for p in st.store.projects() if p.kind.page == ROUTE]
-        p = next((q for q in ours if q.folder == folder), ours[0] if ours else None)
+    def opened(p: Project | None, _query: Mapping[str, str]) -> tuple[str]:
         if p is None:
-            return gr.Dropdown(choices=[], value=None), "", "No sound project yet: [create one](/) (kind *Sounds*)."
-        info = modelfile.info(p.model_dir) if modelfile.exists(p.model_dir) else None
-        return gr.Dropdown(choices=[(q.name, q.folder) for q in ours], value=p.folder), p.folder, summary(info)
+            return ("No sound project yet: [create one](/) (kind *Sounds*).",)
+        return (train.summary(train.model_info(p), p.kind),)
 
-    outs = [choose, project, c["snd_train_status"]]
-
-    @guard
-    def on_load(remembered: str, request: gr.Request) -> tuple:
-        return state_of(request.query_params.get("project") or remembered)
-
-    demo.load(on_load, [remember], outs)
-
-    @guard
-    def on_choose(folder: str) -> tuple:
-        return *state_of(folder), folder
-
-    choose.input(on_choose, [choose], [*outs, remember])
-    project.change(lambda f: f, [project], [sub.c["project"]])
-
-    @guard
-    def add_class(folder: str, v: int) -> int:
-        p = st.project(folder)
-        taken = {lb.casefold() for lb in p.labels()}
-        n = len(taken) + 1
-        while f"class {n}" in taken:
-            n += 1
-        p.add_class(f"Class {n}")
-        return v + 1
-
-    c["snd_add_class"].click(add_class, [project, version], [version])
+    wire_loader(st, page, ROUTE, ui.choose, opened, [ui.train_status])
+    wire_add_class(st, page, ui.add_class)
 
     def on_chunk(chunk, folder: str, target: str, threshold: float, v: int, mem: dict):
         """Record the chunk while a hold button is down; predict the last second 4 times a second."""
@@ -239,26 +213,17 @@ def listen(st: Studio, demo: gr.Blocks) -> None:
                 return skip, skip, f"Not recorded: {esc(e)}", bump
             label = _store(p, target, clips)
             mem["n"] = mem.get("n", 0) + len(clips)
-            status = f"● Recording into **{esc(label)}**: {mem['n']} clip{'s' if mem['n'] != 1 else ''}"
+            status = f"● Recording into **{esc(label)}**: {p.kind.count(mem['n'])}"
         conf, text = _hear(st, p, chunk, threshold, mem)
         return conf, text, status, bump
 
-    c["snd_mic"].stream(on_chunk, [c["snd_mic"], project, c["snd_target"], c["snd_threshold"], version, state],
-                        [c["snd_live"], c["snd_heard"], c["snd_rec_status"], version], stream_every=STREAM_EVERY,
-                        time_limit=600, concurrency_limit=None, show_progress="hidden")
+    ui.mic.stream(on_chunk, [ui.mic, project, ui.hold, ui.threshold, version, ui.memory],
+                  [ui.live, ui.heard, ui.rec_status, version], stream_every=STREAM_EVERY,
+                  time_limit=600, concurrency_limit=None, show_progress="hidden")
 
-    @guard
-    def do_train(folder: str, progress=gr.Progress()) -> tuple[str, str]:
-        record = run(st, folder, None, progress)
-        return summary(record.info()) + " See *Under the hood* below.", record.id
-
-    train = c["snd_train"]
-    busy = train.click(lambda: gr.Button(TRAINING, interactive=False), None, train, queue=False)
-    done = busy.then(do_train, [project], [c["snd_train_status"], sub.c["model_version"]], concurrency_limit=2)
-    for after in (done.then, done.failure):  # Gradio 6.31 skips .then after a failure
-        after(lambda: gr.Button(TRAIN, interactive=True), None, train, queue=False)
-    export.listen(sub)
-    hood.listen(sub)
+    train.wire_button(st, page, ui.train, ui.train_status, hint=train.SEE_HOOD)
+    export.listen(st, page, ui.export)
+    hood.listen(st, page, ui.hood)
 
 
 def _hear(st: Studio, p: Project | None, chunk, threshold: float, mem: dict) -> tuple:

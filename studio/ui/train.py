@@ -3,23 +3,38 @@ settings, which are stored in the project as soon as they change."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
+from gradio.components import Component
 
 from studio.errors import StudioError
 from studio.features import registry
+from studio.kinds import Kind
 from studio.model import modelfile, training
-from studio.model.modelfile import ModelRecord
+from studio.model.metrics import Metrics
 from studio.model.settings import MODELS, TrainSettings
 from studio.samples.store import Project
 
-from .common import Studio, esc, guard
+from .common import Page, Studio, esc, guard
 
 FEATURES = [(spec.title, name) for name, spec in registry.SPECS.items()]
 FIELDS = ("model", "features", "size", "color", "augment", "epochs", "batch_size", "learning_rate", "hidden", "C", "k")
 TRAIN, TRAINING = "Train model", "Training…"
+SEE_HOOD = " See *Under the hood* below."
 
 
-def render(st: Studio) -> None:
+@dataclass(frozen=True)
+class TrainPanel:
+    """The studio page's Train button, its status line and the Advanced settings."""
+
+    button: gr.Button
+    status: gr.Markdown
+    settings: dict[str, Component]  # one widget per TrainSettings field, in FIELDS order
+    reset: gr.Button
+
+
+def render() -> TrainPanel:
     with gr.Column(elem_id="training"):
         gr.Markdown("### Training")
         button = gr.Button(TRAIN, variant="primary", elem_id="train-btn")
@@ -50,7 +65,7 @@ def render(st: Studio) -> None:
                 w["k"] = gr.Number(label="k (nearest neighbours)", precision=0, minimum=1, maximum=100,
                                    elem_id="set-k")
             reset = gr.Button("Reset to defaults", size="sm", elem_id="reset-settings")
-    st.c.update(train=button, train_status=status, settings=w, reset=reset)
+    return TrainPanel(button, status, {f: w[f] for f in FIELDS}, reset)
 
 
 def settings_of(p: Project) -> TrainSettings:
@@ -71,31 +86,45 @@ def with_values(p: Project, values: tuple) -> TrainSettings:
     return settings
 
 
-def run(st: Studio, folder: str, values: tuple | None, progress: gr.Progress) -> ModelRecord:
-    """Train ``folder``'s project (with the panel's settings, if given) reporting progress."""
-    p = st.project(folder)
-    settings = with_values(p, values) if values is not None else settings_of(p)
-    p.set_settings(settings.to_dict())
-    progress(0, desc=f"Reading {p.kind.nouns}")
-    return training.train(p, settings, progress=lambda i, n, msg: progress((i, n), desc=msg))
+def model_info(p: Project | None) -> dict | None:
+    """The project's model.json, or None while it has no model."""
+    return modelfile.info(p.model_dir) if p is not None and modelfile.exists(p.model_dir) else None
 
 
-def summary(info: dict | None) -> str:
-    """One line about a trained model, for the status under the Train button."""
+def summary(info: dict | None, kind: Kind) -> str:
+    """One line about a trained model, for the status under a Train button."""
     if not info:
-        return "No model yet: add images to at least two classes, then train."
-    m = info.get("metrics", {})
-    test = m.get("test", {})
-    acc = test.get("accuracy")
-    score = (f"test accuracy **{acc:.0%}** on {test.get('n', 0)} held-back images" if acc is not None
-             else "no images held back for testing (add more per class)")
-    seconds = m.get("feature_seconds", 0) + m.get("fit_seconds", 0)
-    return f"Model {info.get('id', '')}: trained in {seconds:.1f} s, {score}."
+        return f"No model yet: add {kind.nouns} to at least two classes, then train."
+    m = Metrics.from_json(info.get("metrics"))
+    score = (f"test accuracy **{m.test.accuracy:.0%}** on {m.test.n} held-back {kind.nouns}"
+             if m.test.accuracy is not None else f"no {kind.nouns} held back for testing (add more per class)")
+    return f"Model {info.get('id', '')}: trained in {m.seconds:.1f} s, {score}."
 
 
-def listen(st: Studio) -> None:
-    c = st.c
-    project, model_version, w = c["project"], c["model_version"], c["settings"]
+def wire_button(st: Studio, page: Page, button: gr.Button, status: gr.Markdown,
+                settings: dict[str, Component] | None = None, hint: str = "") -> None:
+    """Any page's Train button: disabled while the project trains (with the panel's
+    ``settings`` over the stored ones, if the page has the panel), with a progress bar; the
+    summary and ``hint`` go to ``status`` and the new model's id to the page's model_version."""
+    widgets = list(settings.values()) if settings is not None else []
+
+    @guard
+    def train(folder: str, *values, progress=gr.Progress()) -> tuple[str, str]:
+        p = st.project(folder)
+        chosen = with_values(p, values) if settings is not None else settings_of(p)
+        p.set_settings(chosen.to_dict())
+        progress(0, desc=f"Reading {p.kind.nouns}")
+        record = training.train(p, chosen, progress=lambda i, n, msg: progress((i, n), desc=msg))
+        return summary(record.info(), p.kind) + hint, record.id
+
+    busy = button.click(lambda: gr.Button(TRAINING, interactive=False), None, button, queue=False)
+    done = busy.then(train, [page.project, *widgets], [status, page.model_version], concurrency_limit=2)
+    for after in (done.then, done.failure):  # Gradio 6.31 skips .then after a failure
+        after(lambda: gr.Button(TRAIN, interactive=True), None, button, queue=False)
+
+
+def listen(st: Studio, page: Page, panel: TrainPanel) -> None:
+    project, widgets = page.project, list(panel.settings.values())
 
     def values_of(s: TrainSettings) -> list:
         d = s.to_dict()
@@ -113,10 +142,9 @@ def listen(st: Studio) -> None:
         p = st.project_or_none(folder)
         if p is None:
             return [*values_of(TrainSettings()), ""]
-        info = modelfile.info(p.model_dir) if modelfile.exists(p.model_dir) else None
-        return [*feature_choices(values_of(settings_of(p)), p), summary(info)]
+        return [*feature_choices(values_of(settings_of(p)), p), summary(model_info(p), p.kind)]
 
-    project.change(on_project, [project], [*w.values(), c["train_status"]])
+    project.change(on_project, [project], [*widgets, panel.status])
 
     def save(folder: str, *values) -> None:
         p = st.project_or_none(folder)
@@ -127,8 +155,8 @@ def listen(st: Studio) -> None:
         except StudioError as e:
             gr.Warning(esc(e))
 
-    triggers = [x.blur if isinstance(x, gr.Number) else x.input for x in w.values()]
-    gr.on(triggers, save, [project, *w.values()], None, show_progress="hidden")
+    triggers = [x.blur if isinstance(x, gr.Number) else x.input for x in widgets]
+    gr.on(triggers, save, [project, *widgets], None, show_progress="hidden")
 
     @guard
     def reset(folder: str) -> list:
@@ -137,14 +165,5 @@ def listen(st: Studio) -> None:
         p.set_settings(defaults.to_dict())
         return values_of(defaults)
 
-    c["reset"].click(reset, [project], list(w.values()))
-
-    @guard
-    def train(folder: str, *values, progress=gr.Progress()) -> tuple[str, str]:
-        record = run(st, folder, values, progress)
-        return summary(record.info()) + " See *Under the hood* below.", record.id
-
-    busy = c["train"].click(lambda: gr.Button(TRAINING, interactive=False), None, c["train"], queue=False)
-    done = busy.then(train, [project, *w.values()], [c["train_status"], model_version], concurrency_limit=2)
-    for after in (done.then, done.failure):  # Gradio 6.31 skips .then after a failure
-        after(lambda: gr.Button(TRAIN, interactive=True), None, c["train"], queue=False)
+    panel.reset.click(reset, [project], widgets)
+    wire_button(st, page, panel.button, panel.status, panel.settings, SEE_HOOD)
