@@ -80,4 +80,4 @@ def test_held_back_images_come_from_recordings_training_never_saw(store):
     trained = {by_name[n] for n in by_name if n not in held}
     assert m.mixed == [] and m.test.n == 6 and m.test_captures == 2
     assert not {by_name[n] for n in held} & trained
-    assert m.held_back("image", "images") == "6 images from 2 recordings that training never saw"
+    assert m.held_back("image", "images") == "6 held-back images from 2 recordings that training never saw"

@@ -93,10 +93,10 @@ class Metrics:
                    int(data.get("test_captures", data.get("n_test", 0))), list(data.get("mixed") or []))
 
     def held_back(self, noun: str, nouns: str) -> str:
-        """What the held-back figure rests on, in words: "36 images from 4 recordings that
-        training never saw", and which classes it flatters (held back frame by frame)."""
+        """What the held-back figure rests on, in words: "36 held-back images from 4 recordings
+        that training never saw", and which classes it flatters (held back frame by frame)."""
         n, k = self.test.n, self.test_captures
-        text = f"{n} {noun if n == 1 else nouns}"
+        text = f"{n} held-back {noun if n == 1 else nouns}"
         if 0 < k < n:
             text += f" from {k} recording{'s' if k != 1 else ''} that training never saw"
         if self.mixed:

@@ -140,13 +140,14 @@ def listen(st: Studio, page: Page, hood: Hood) -> None:
         kind, nouns = p.kind, p.kind.nouns
         m = Metrics.from_json(info.get("metrics"))
         test, s = m.test, info.get("settings", {})
-        text = (f"**Test accuracy {test.accuracy:.0%}** on {test.n} held-back {nouns}"
+        text = (f"**Test accuracy {test.accuracy:.0%}** on {esc(m.held_back(kind.noun, nouns))}"
                 if test.accuracy is not None else f"**No {nouns} were held back** (too few per class)")
         n_train, n_scored = m.n_train, m.train.n or m.n_train
         sample = f"a sample of {n_scored} of the {n_train} training {nouns}" if n_scored < n_train else \
             f"{n_train} {nouns}"
+        size = f", {info['spec']['size']} px" if info["spec"].get("size") else ""
         text += (f" · training accuracy {m.train.accuracy or 0:.0%} on {sample} · "
-                 f"model `{s.get('model')}` on `{info['spec'].get('kind')}` features, {info['spec'].get('size')} px"
+                 f"model `{s.get('model')}` on `{info['spec'].get('kind')}` features{size}"
                  f" · trained {info.get('created', '')[:19].replace('T', ' ')}\n\n{per_class_table(test)}")
         frames = history_frames(m.history)
         plots = [gr.Row(visible=frames is not None), *(frames or (None, None))]

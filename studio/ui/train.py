@@ -96,7 +96,7 @@ def summary(info: dict | None, kind: Kind) -> str:
     if not info:
         return f"No model yet: add {kind.nouns} to at least two classes, then train."
     m = Metrics.from_json(info.get("metrics"))
-    score = (f"test accuracy **{m.test.accuracy:.0%}** on {m.test.n} held-back {kind.nouns}"
+    score = (f"test accuracy **{m.test.accuracy:.0%}** on {esc(m.held_back(kind.noun, kind.nouns))}"
              if m.test.accuracy is not None else f"no {kind.nouns} held back for testing (add more per class)")
     return f"Model {info.get('id', '')}: trained in {m.seconds:.1f} s, {score}."
 
