@@ -14,7 +14,7 @@ from studio import __version__
 from studio.errors import StudioError
 from studio.features import registry
 from studio.kinds import KINDS
-from studio.model.settings import MODELS, TrainSettings
+from studio.model.settings import MODELS, TrainSettings, head_of
 
 COMMANDS = {}
 
@@ -196,7 +196,7 @@ def cmd_train(args):
     record = train(project, settings, progress)
     m = record.metrics
     test = m.test.to_json()
-    summary = {"model": settings.model, "features": record.spec.to_json(), "accuracy": test["accuracy"],
+    summary = {"model": settings.head, "features": record.spec.to_json(), "accuracy": test["accuracy"],
                "n_train": m.n_train, "n_test": m.n_test, "per_class": test["per_class"],
                "confusion": test["confusion"], "seconds": m.seconds}
     _emit(args, summary, _train_text(record, project.kind))
@@ -214,7 +214,7 @@ def _train_text(record, kind) -> str:
     m = record.metrics
     test = m.test
     acc = f"n/a (no held-back {kind.nouns})" if test.accuracy is None else f"{test.accuracy:.3f}"
-    lines = [f"Trained {record.settings['model']} on {kind.count(m.n_train)} "
+    lines = [f"Trained {head_of(record.settings.get('model'), record.spec.kind)} on {kind.count(m.n_train)} "
              f"({m.seconds:.1f} s); test accuracy {acc} on {m.held_back(kind.noun, kind.nouns)}"]
     for lb, pc in test.per_class.items():
         lines.append(f"  {lb}\t{pc.correct}/{pc.n}")

@@ -27,7 +27,7 @@ from studio.export.bundle import export
 from studio.export.dataset import exported_dataset
 from studio.export.reopen import OnnxModel, open_export
 from studio.model.predictor import Predictor, format_line
-from studio.model.settings import MODELS, TrainSettings
+from studio.model.settings import HEADS, TrainSettings
 from studio.model.training import train
 from studio.samples.store import Store
 from studio.samples.transfer import import_into
@@ -62,7 +62,7 @@ def project(tmp_path_factory):
 @pytest.fixture(scope="module")
 def records(project):
     out = {(kind, feat): train(project, TrainSettings(model=kind, features=feat, epochs=30))
-           for feat in FEATURES for kind in MODELS}
+           for feat in FEATURES for kind in HEADS}
     yield out
     write_agreement()
 
@@ -79,7 +79,7 @@ def vectors(records):
 
 
 @pytest.mark.parametrize("feat", FEATURES)
-@pytest.mark.parametrize("kind", list(MODELS))
+@pytest.mark.parametrize("kind", list(HEADS))
 def test_onnx_gives_scikit_learns_top_class_and_probabilities(records, vectors, kind, feat):
     record = records[(kind, feat)]
     paths, X = vectors[feat]
@@ -134,7 +134,7 @@ def test_every_studio_model_converts(records):
         assert formats.available_formats(record) == {"joblib": None, "skops": None, "onnx": None}
 
 
-@pytest.mark.parametrize("kind", list(MODELS))
+@pytest.mark.parametrize("kind", list(HEADS))
 def test_skops_loads_with_the_documented_trusted_list_only(records, vectors, kind, tmp_path):
     record = records[(kind, "hog")]
     folder = export(record, tmp_path, formats=["skops"]).folder

@@ -28,8 +28,9 @@ from test_export_formats import AGREEMENT, FEATURES, agreement_images, write_agr
 from studio.export import formats
 from studio.export.bundle import export
 from studio.features.image import HogSpec, PixelsSpec
+from studio.features.pretrained import PretrainedSpec
 from studio.model.predictor import Predictor, format_line
-from studio.model.settings import MODELS, TrainSettings
+from studio.model.settings import HEADS, TrainSettings
 from studio.model.training import train
 from studio.samples.store import Store
 
@@ -128,7 +129,7 @@ def exports(venvs, tmp_path_factory):
     """Every model kind on both feature kinds (photos), and sketches, each exported in every format,
     with the images to predict and what studio predicts for them."""
     for fmt in formats.DEFAULT_FORMATS:
-        for spec in (HogSpec(), PixelsSpec()):
+        for spec in (HogSpec(), PixelsSpec(), PretrainedSpec()):
             venvs.start(formats.FORMATS[fmt].needs(SimpleNamespace(spec=spec)))
     tmp = tmp_path_factory.mktemp("exports")
     store = Store(tmp / "captures")
@@ -137,7 +138,8 @@ def exports(venvs, tmp_path_factory):
                             classes=["fish", "eye", "diamond", "cat", "bicycle", "apple"])
     photo_images = agreement_images(8) + awkward_images(tmp / "awkward images")
     sketch_imgs = sketch_images(tmp / "sketches")
-    jobs = [(photos, kind, feat, photo_images) for feat in FEATURES for kind in MODELS]
+    jobs = [(photos, kind, feat, photo_images) for feat in FEATURES for kind in HEADS]
+    jobs.append((photos, "auto", "pretrained", photo_images))  # the network's features, the default for photos
     jobs += [(sketches, "svc", feat, sketch_imgs) for feat in FEATURES]
     out = []
     for project, kind, feat, images in jobs:
@@ -232,7 +234,7 @@ def test_each_venv_holds_only_what_its_format_needs(exports, venvs):
     absent = {"joblib": ["onnxruntime", "skops"], "skops": ["onnxruntime"],
               "onnx": ["sklearn", "scipy", "joblib", "skops"]}
     for fmt in SCRIPTS:
-        for entry in (exports[0], exports[len(MODELS)]):  # svc on hog, svc on pixels
+        for entry in (exports[0], exports[len(HEADS)]):  # svc on hog, svc on pixels
             record = entry["record"]
             python = venvs.python(formats.FORMATS[fmt].needs(record))
             missing = ["studio", *absent[fmt], *(["cv2"] if record.spec.kind == "pixels" else [])]
@@ -243,7 +245,7 @@ def test_each_venv_holds_only_what_its_format_needs(exports, venvs):
 
 @pytest.mark.parametrize("fmt", list(SCRIPTS))
 def test_python_snippet_runs_in_its_own_venv(exports, venvs, fmt):
-    for entry in (exports[0], exports[len(MODELS)], exports[-1]):  # hog, pixels, sketch
+    for entry in (exports[0], exports[len(HEADS)], exports[-1]):  # hog, pixels, sketch
         meta = json.loads((entry["folder"] / "metadata.json").read_text(encoding="utf-8"))
         (entry["folder"] / "example.py").write_text(meta["snippets"][fmt], encoding="utf-8")
         image = entry["images"][-1]

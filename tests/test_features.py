@@ -11,6 +11,7 @@ from studio.errors import StudioError
 from studio.features import image_kernel as features
 from studio.features import registry
 from studio.features.image import CombinedSpec, HogSpec, PixelsSpec
+from studio.features.pretrained import PretrainedSpec
 from studio.kinds import PHOTO, SKETCH, SOUND
 from studio.model.settings import TrainSettings
 
@@ -165,8 +166,11 @@ def test_default_spec_is_the_best_measured_recipe():
     # the previous default stays selectable, unchanged
     assert make_spec("hog") == {
         "kind": "hog", "size": 64, "cell": 16, "bins": 9, "color": True, "framing": "crop"}
-    s = TrainSettings()
-    assert (s.model, s.features, s.augment, s.color) == ("svc", "combined", True, True)
+    s = TrainSettings()  # a project without settings of its own (one made before pretrained features)
+    assert (s.model, s.head, s.features, s.augment, s.color) == ("auto", "svc", "combined", True, True)
+    photo = TrainSettings(**PHOTO.default_settings())  # a new photo project: the network's features
+    assert (photo.features, photo.head) == ("pretrained", "logistic") and photo.spec_for(PHOTO) == PretrainedSpec()
+    assert TrainSettings(**SOUND.default_settings()).head == "svc"
     assert (s.svc_option("gamma"), s.svc_option("calibration_folds")) == (0.5, 3)
     assert (TrainSettings(features="hog").svc_option("gamma"), TrainSettings(features="hog").svc_option(
         "calibration_folds")) == (1.0, 5)
@@ -226,7 +230,7 @@ def test_an_edited_spec_is_refused_with_what_differs(edit, says):
 
 
 def test_each_project_kind_offers_the_features_it_can_read():
-    assert PHOTO.feature_kinds()[0] == "combined" and "logmel" not in PHOTO.feature_kinds()
+    assert PHOTO.feature_kinds()[:2] == ("pretrained", "combined") and "logmel" not in PHOTO.feature_kinds()
     assert SOUND.feature_kinds() == ("logmel",)
     with pytest.raises(StudioError, match="A sound project takes logmel features; got 'hog'"):
         TrainSettings(features="hog").spec_for(SOUND)

@@ -12,7 +12,7 @@ from studio.errors import NotFound, StudioError, TrainingError, UnsafeFile
 from studio.kinds import PHOTO
 from studio.model import modelfile
 from studio.model.predictor import Predictor
-from studio.model.settings import ITERATIVE, MODELS, TrainSettings
+from studio.model.settings import HEADS, ITERATIVE, TrainSettings
 from studio.model.training import check_counts, split, train
 from studio.samples.store import Store
 
@@ -30,7 +30,7 @@ def projects(tmp_path_factory):
     return {"photo": rps, "sketch": doodles}
 
 
-@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("model", list(HEADS))
 @pytest.mark.parametrize("kind", ["photo", "sketch"])
 def test_every_model_kind_trains_and_its_top_class_is_its_prediction(projects, model, kind):
     p = projects[kind]

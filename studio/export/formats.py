@@ -19,6 +19,7 @@ from pathlib import Path
 from studio import __version__, kinds
 from studio.errors import StudioError
 from studio.model import modelfile
+from studio.model.settings import head_of
 from studio.samples import atomic
 
 HERE = Path(__file__).resolve().parent
@@ -229,7 +230,8 @@ class OnnxFormat(ExportFormat):
             except StudioError:
                 raise
             except Exception as e:  # skl2onnx raises many kinds; all mean "not convertible"
-                raise StudioError(f"The {record.settings.get('model')} model cannot be exported to ONNX "
+                head = head_of(record.settings.get("model"), record.spec.kind)
+                raise StudioError(f"The {head} model cannot be exported to ONNX "
                                   f"({e.__class__.__name__}: {str(e)[:200]}); choose joblib or skops.") from None
             self._converted = {record.id: data}
         return self._converted[record.id]

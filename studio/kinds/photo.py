@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from studio.features.image import CombinedSpec
+from studio.features.pretrained import PretrainedSpec
 from studio.kinds.base import Kind
 from studio.samples import images
 
@@ -32,5 +32,5 @@ class ImageKind(Kind):
         return "IMAGE", "my_image.jpg"
 
 
-PHOTO = ImageKind("photo", "Photos: webcam and image files", "image", "images", "image", CombinedSpec.kind,
+PHOTO = ImageKind("photo", "Photos: webcam and image files", "image", "images", "image", PretrainedSpec.kind,
                   camera=True)

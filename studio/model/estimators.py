@@ -51,19 +51,20 @@ def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray, X: np.nd
     """An unfitted pipeline (scaler + model) for settings ``s`` (``X``: the training features,
     needed for an SVC whose width is not scikit-learn's "scale")."""
     folds = int(s.svc_option("calibration_folds"))
-    if s.model == "svc":
+    head = s.head
+    if head == "svc":
         svc = SVC(C=s.C, kernel="rbf", gamma=rbf_gamma(s.svc_option("gamma"), X), random_state=s.seed)
         model = _calibrated(svc, y, groups, s.seed, folds)
-    elif s.model == "linear_svm":
+    elif head == "linear_svm":
         model = _calibrated(LinearSVC(C=s.C, random_state=s.seed, max_iter=5000), y, groups, s.seed, folds)
-    elif s.model == "mlp":
+    elif head == "mlp":
         model = MLPClassifier(hidden_layer_sizes=(s.hidden,), learning_rate_init=s.learning_rate,
                               batch_size=s.batch_size, max_iter=s.epochs, random_state=s.seed)
-    elif s.model == "knn":
+    elif head == "knn":
         model = KNeighborsClassifier(n_neighbors=min(s.k, len(y)))
-    elif s.model == "forest":
+    elif head == "forest":
         model = RandomForestClassifier(n_estimators=200, random_state=s.seed, n_jobs=1)
-    elif s.model == "naive_bayes":
+    elif head == "naive_bayes":
         model = GaussianNB()
     else:
         model = LogisticRegression(C=s.C, max_iter=max(100, s.epochs * 10), random_state=s.seed)

@@ -11,7 +11,8 @@ from studio.features.spec import FeatureSpec
 from studio.kinds import Kind
 
 MODELS = {
-    "svc": "RBF support vector machine (best measured)",
+    "auto": "the features' own: logistic regression on pretrained features, an RBF SVM on hand-made ones",
+    "svc": "RBF support vector machine",
     "mlp": "multi-layer perceptron (neural network)",
     "knn": "k-nearest neighbours",
     "forest": "random forest",
@@ -19,6 +20,7 @@ MODELS = {
     "naive_bayes": "Gaussian naive Bayes",
     "logistic": "logistic regression",
 }
+HEADS = tuple(m for m in MODELS if m != "auto")  # the estimators themselves
 ITERATIVE = {"mlp"}
 # scikit-learn's "scale" width and five calibration folds, unless the feature kind brings its own
 # (FeatureSpec.svc, measured per kind in bench/RESULTS.md).
@@ -27,9 +29,10 @@ SVC_DEFAULTS = {"gamma": 1.0, "calibration_folds": 5}
 
 @dataclass
 class TrainSettings:
-    """Defaults are the best recipe measured on the four image sets (see README)."""
+    """Defaults are the best recipe measured on the four image sets (see README); a project
+    kind's own defaults (``Kind.default_settings``) go over them."""
 
-    model: str = "svc"
+    model: str = "auto"  # "auto": the head that suits the features (FeatureSpec.head)
     features: str = CombinedSpec.kind
     size: int = 0  # 0: the feature kind's default (64, or 16 for pixels)
     color: bool = True
@@ -93,6 +96,11 @@ class TrainSettings:
         self.color, self.augment = bool(self.color), bool(self.augment)
         return self
 
+    @property
+    def head(self) -> str:
+        """The model trained: ``model``, or for "auto" the one that suits the features."""
+        return head_of(self.model, self.features)
+
     def svc_option(self, name: str) -> float:
         """``gamma`` or ``calibration_folds`` as set, or the chosen features' own when 0."""
         return getattr(self, name) or registry.SPECS[self.features].svc.get(name, SVC_DEFAULTS[name])
@@ -101,3 +109,10 @@ class TrainSettings:
         """The feature spec for a project of ``kind``; StudioError if impossible (sound features
         for images, say, or a HOG size that is not a multiple of its cell)."""
         return kind.spec(self.features, self.size, self.color)
+
+
+def head_of(model: str | None, features: str | None) -> str:
+    """The model that settings with ``model`` and ``features`` train ("auto": the features' own)."""
+    if model != "auto":
+        return str(model)
+    return registry.SPECS[features].head if features in registry.SPECS else "svc"

@@ -109,7 +109,7 @@ def fit(X: np.ndarray, y: np.ndarray, settings: TrainSettings, labels: list[str]
     history: dict = {}
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        if settings.model in ITERATIVE:
+        if settings.head in ITERATIVE:
             history = _fit_epochs(est, X, y, settings, labels, X_test, y_test, progress)
         else:
             est.fit(X, y)
@@ -168,7 +168,7 @@ def train(project: Project, settings: TrainSettings | None = None,
     samples = [s for c in classes for s in project.samples(c.label)]
     y = np.array([s.label for s in samples], dtype=object)
     spec = settings.spec_for(kind)
-    report = _stages(progress, n_images=len(samples), n_fit=settings.epochs if settings.model in ITERATIVE else 1)
+    report = _stages(progress, n_images=len(samples), n_fit=settings.epochs if settings.head in ITERATIVE else 1)
 
     t0 = time.perf_counter()
     cache = FeatureCache(project.cache_dir, spec)

@@ -12,6 +12,7 @@ import pandas as pd
 from studio.kinds import Kind
 from studio.model import training
 from studio.model.metrics import Metrics, Scores
+from studio.model.settings import head_of
 
 from .common import Page, Studio, esc, guard
 from .train import model_info, settings_of
@@ -146,8 +147,9 @@ def listen(st: Studio, page: Page, hood: Hood) -> None:
         sample = f"a sample of {n_scored} of the {n_train} training {nouns}" if n_scored < n_train else \
             f"{n_train} {nouns}"
         size = f", {info['spec']['size']} px" if info["spec"].get("size") else ""
+        head = head_of(s.get("model"), info["spec"].get("kind"))
         text += (f" · training accuracy {m.train.accuracy or 0:.0%} on {sample} · "
-                 f"model `{s.get('model')}` on `{info['spec'].get('kind')}` features{size}"
+                 f"model `{head}` on `{info['spec'].get('kind')}` features{size}"
                  f" · trained {info.get('created', '')[:19].replace('T', ' ')}\n\n{per_class_table(test)}")
         frames = history_frames(m.history)
         plots = [gr.Row(visible=frames is not None), *(frames or (None, None))]
