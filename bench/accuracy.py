@@ -52,10 +52,11 @@ from studio.samples import images
 
 SETS = {"face_mask": PHOTO, "quickdraw": SKETCH, "rps": PHOTO, "rps_mediapipe": PHOTO}  # the project kind of each
 SIZES = (10, 30, "all")
-RECIPES = {
-    "default": {},
+RECIPES = {  # overrides of each project kind's own default settings
+    "default": {},  # pretrained features (photos) with the head that suits them
+    "pretrained": {"features": "pretrained"},
     "hog": {"features": "hog"},  # colour HOG 64 px, 16-px cells, mirror, calibrated RBF SVC
-    "combined": {"features": "combined"},
+    "combined": {"features": "combined"},  # the default before pretrained features
     "gist": {"features": "gist"},
     "lbp": {"features": "lbp"},
     "hog-no-mirror": {"features": "hog", "augment": False},
@@ -89,10 +90,11 @@ def subsets(pool: Split, n, draws: int):
                                 for lb, idx in pool.items()}
 
 
-def recipe_settings(recipe: str) -> TrainSettings:
-    """A named recipe, or comma-separated TrainSettings overrides (``features=combined,C=3``)."""
+def recipe_settings(recipe: str) -> dict:
+    """A named recipe, or comma-separated TrainSettings overrides (``features=combined,C=3``), as
+    overrides of a project kind's default settings."""
     if recipe in RECIPES:
-        return TrainSettings.from_dict(RECIPES[recipe])
+        return RECIPES[recipe]
     types = {f.name: type(getattr(TrainSettings(), f.name)) for f in fields(TrainSettings)}
     changes = {}
     for item in recipe.split(","):
@@ -101,7 +103,8 @@ def recipe_settings(recipe: str) -> TrainSettings:
             raise SystemExit(f"bench/accuracy.py: unknown recipe {recipe!r}; names: {', '.join(RECIPES)}, "
                              f"or overrides of {', '.join(types)}")
         changes[key] = value.lower() in ("1", "true", "yes") if types[key] is bool else types[key](value)
-    return TrainSettings.from_dict(changes)
+    TrainSettings.from_dict(changes)  # refuse impossible settings before any work
+    return changes
 
 
 def vectors(data: dict[str, list[np.ndarray]], spec: FeatureSpec, variants: tuple[str, ...]) -> tuple[dict, float]:
@@ -124,7 +127,7 @@ def train_and_score(vecs: dict, train: Split, test: Split, settings: TrainSettin
     extra = [stack(vecs[v], train)[0] for v in vecs if v != "plain"]
     result = fit(X, y, settings, labels, np.vstack(extra) if extra else None)
     Xt, yt = stack(vecs["plain"], test)
-    return score(result.estimator, Xt, yt, labels)["accuracy"], result.seconds, result.estimator
+    return score(result.estimator, Xt, yt, labels).accuracy, result.seconds, result.estimator
 
 
 def grey28(img: np.ndarray) -> np.ndarray:
@@ -151,7 +154,7 @@ def median_ms(fn, frame: np.ndarray, repeats: int = 60) -> float:
     return statistics.median(times)
 
 
-def run_set(data: dict, kind: Kind, recipes: dict[str, TrainSettings], draws: int) -> dict:
+def run_set(data: dict, kind: Kind, recipes: dict[str, dict], draws: int) -> dict:
     """Every recipe and the baseline on one set: accuracies per size and run, times."""
     labels = list(data)
     pool, test = split(data)
@@ -166,7 +169,8 @@ def run_set(data: dict, kind: Kind, recipes: dict[str, TrainSettings], draws: in
         acc, knn = baseline(data, train, test)
         out["baseline"][str(n)].append(acc)
     out["baseline"]["frame_ms"] = median_ms(lambda f: knn.predict_proba(grey28(f)[None]), frame)
-    for name, settings in recipes.items():
+    for name, overrides in recipes.items():
+        settings = TrainSettings.from_dict({**kind.default_settings(), **overrides})
         spec = settings.spec_for(kind)
         vecs, feature_s = vectors(data, spec, kind.variants(settings.augment))
         row: dict = {str(n): [] for n in SIZES}
@@ -195,7 +199,7 @@ def summary(results: dict, name: str, n) -> dict:
             "max": float(per_run.max()), "first": float(per_run[0])}
 
 
-def table(results: dict, recipes: dict[str, TrainSettings]) -> str:
+def table(results: dict, recipes: dict[str, dict]) -> str:
     lines = ["accuracy on every third image of each class; 10 and 30: mean ± sd over first-N and random draws;",
              "baseline: k-NN k=5 on 28x28 grey raw pixels, same images, same run", ""]
     head = (f"{'recipe':<14} {'set':<14} {'10':>12} {'30':>12} {'all':>6} | {'fit s all':>9} {'fit s 150':>9} "
@@ -229,8 +233,9 @@ def table(results: dict, recipes: dict[str, TrainSettings]) -> str:
                      f"{ratio:>13.1f}")
         lines.append(f"{name:<14} {cells[0]:>26} {cells[1]:>26} {all_:>6.3f} | {times}")
     lines.append("")
-    for name, s in recipes.items():
-        lines.append(f"{name}: {json.dumps(s.to_dict())}")
+    defaults = {kind.name: kind.default_settings() for kind in (PHOTO, SKETCH)}
+    for name, overrides in recipes.items():
+        lines.append(f"{name}: each kind's default settings {json.dumps(defaults)} with {json.dumps(overrides)}")
     return "\n".join(lines)
 
 
@@ -244,7 +249,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.data.is_dir():
         sys.exit(f"bench/accuracy.py: {args.data} not found; pass --data DIR (the image sets of ../shared/data)")
-    recipes = {name: recipe_settings(name) for name in (args.recipe or ["default"])}
+    recipes = {name: recipe_settings(name) for name in (args.recipe or ["default", "combined"])}
     results = {}
     with threadpool_limits(1):
         for name, kind in SETS.items():
@@ -262,7 +267,7 @@ def main() -> None:
             sound = sound_accuracy.run(sound_accuracy.load(args.data / "spoken_digits"))
     if args.json:
         means = {name: {str(n): summary(results, name, n) for n in SIZES} for name in [*recipes, "baseline"]}
-        print(json.dumps({"recipes": {k: s.to_dict() for k, s in recipes.items()}, "mean_over_sets": means,
+        print(json.dumps({"recipes": recipes, "mean_over_sets": means,
                           "images": results, "sound": sound}, indent=2))
         return
     print(table(results, recipes))
