@@ -223,12 +223,17 @@ def _train_text(record, kind) -> str:
     return "\n".join(lines)
 
 
+def _is_export(path: Path) -> bool:
+    """Whether PROJECT names an export (folder or zip) rather than a project."""
+    return (path.is_dir() and (path / "metadata.json").exists()) or path.suffix.lower() == ".zip"
+
+
 def _predictor(args):
     """A project's predictor, or an export's when PROJECT is a path to one."""
     from studio.export.reopen import open_export
     from studio.model.predictor import Predictor
     path = Path(args.project)
-    if (path.is_dir() and (path / "metadata.json").exists()) or path.suffix.lower() == ".zip":
+    if _is_export(path):
         return open_export(path, trust=args.trust)
     return Predictor.from_project(_store(args).project(args.project))
 
@@ -279,6 +284,13 @@ def cmd_evaluate(args):
                 paths.append(f)
     if not paths:
         raise StudioError(f"No {kind.nouns} in {folder} under folders named like the classes {predictor.labels}.")
+    if not _is_export(Path(args.project)):
+        seen = _store(args).project(args.project).already_stored(paths)
+        if seen:
+            print(f"studio: warning: {kind.count(len(seen))} of the {len(paths)} in {folder} "
+                  f"{'is' if len(seen) == 1 else 'are'} in the project already (e.g. {seen[0].name}): the model "
+                  f"may have trained on {'it' if len(seen) == 1 else 'them'}, so this accuracy flatters it.",
+                  file=sys.stderr)
     proba = np.vstack([predictor.probabilities(paths[i:i + 64]) for i in range(0, len(paths), 64)])
     pred = np.asarray(predictor.labels, dtype=object)[predictor.best(proba)]
     m = metrics(np.asarray(truth, dtype=object), pred, predictor.labels)

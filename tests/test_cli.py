@@ -10,6 +10,7 @@ import zipfile
 import pytest
 from conftest import ROOT
 from helpers import clean_env, fixture_images, make_tm, run_cli
+from PIL import Image
 
 HELD_BACK = 3  # the last images of each rps class are kept out of the project, to predict and evaluate
 
@@ -134,8 +135,9 @@ def test_predict_lines_and_json(trained):
 def test_evaluate_on_a_labelled_folder(trained):
     caps, held = trained["captures"], trained["held"]
     (held / "lizard").mkdir(exist_ok=True)  # not a class: ignored and said so
-    text = run_cli("evaluate", "rps", held, captures=caps).stdout
-    assert text.startswith("Accuracy ") and "on 9 images" in text.splitlines()[0]
+    out = run_cli("evaluate", "rps", held, captures=caps)
+    text = out.stdout
+    assert text.startswith("Accuracy ") and "on 9 images" in text.splitlines()[0] and out.stderr == ""
     assert "true \\ predicted" in text and "precision" in text
     assert "Ignored folders that are not classes: lizard" in text
     m = json.loads(run_cli("evaluate", "rps", held, "--json", captures=caps).stdout)
@@ -146,6 +148,19 @@ def test_evaluate_on_a_labelled_folder(trained):
                  run_cli("predict", "rps", *held_images(trained), captures=caps).stdout.splitlines()]
     truth = [p.split("/")[-2] for p in held_images(trained)]
     assert m["accuracy"] == pytest.approx(sum(a == b for a, b in zip(predicted, truth)) / 9)
+
+
+def test_evaluate_warns_about_images_training_saw(trained, tmp_path):
+    """A training image under another name and format still counts as seen."""
+    caps = trained["captures"]
+    mixed = tmp_path / "mixed"
+    (mixed / "rock").mkdir(parents=True)
+    seen = sorted((trained["tmp"] / "train" / "rock").iterdir())[0]
+    Image.open(seen).save(mixed / "rock" / "renamed.png")
+    shutil.copy(sorted((trained["held"] / "rock").iterdir())[0], mixed / "rock" / "new.jpg")
+    out = run_cli("evaluate", "rps", mixed, captures=caps)
+    assert out.returncode == 0 and "1 image of the 2" in out.stderr and "renamed.png" in out.stderr
+    assert "flatters" in out.stderr and out.stdout.startswith("Accuracy ")
 
 
 def test_export_out(trained):

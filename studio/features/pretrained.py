@@ -78,6 +78,13 @@ class PretrainedSpec(ImageSpec):
     def export_files(self) -> dict[str, bytes]:
         return {BACKBONE_FILE: backbone.onnx_bytes()}
 
+    def metadata(self) -> dict:
+        return {**super().metadata(), "backbone": {
+            "file": BACKBONE_FILE, "source": backbone.SOURCE, "licence": backbone.LICENCE,
+            "weights_sha256": backbone.SOURCE_SHA256, "input": f"{backbone.INPUT_NAME}: float32 [N, 3, "
+            f"{self.size}, {self.size}], (pixel - {backbone.INPUT_MEAN:g}) / {backbone.INPUT_STD:g}",
+            "output": f"{backbone.FEATURES_NAME}: float32 [N, {backbone.FEATURE_DIM}]"}}
+
     def describe_square(self) -> list[str]:
         return [f"x = (pixel - {backbone.INPUT_MEAN:g}) / {backbone.INPUT_STD:g} in float32, as a 1x3x{self.size}x"
                 f"{self.size} (NCHW) tensor; run {BACKBONE_FILE} ({backbone.SOURCE}; {backbone.LICENCE}) with "

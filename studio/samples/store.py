@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.errors import Conflict, NotFound, StudioError
+from studio.errors import BadSample, Conflict, NotFound, StudioError
 from studio.kinds import PHOTO, Kind, kind
 from studio.samples import atomic
 from studio.samples.names import check_name, folder_for
@@ -261,6 +262,21 @@ class Project:
                 return Sample(info.label, folder / f"{stem}{suffix}")
             except FileExistsError:
                 continue
+
+    def already_stored(self, paths: list[Path]) -> list[Path]:
+        """The files among ``paths`` that hold a sample this project already has (the same
+        picture or clip, whatever its file name or format): what training saw."""
+        own = self.kind
+        stored = {hashlib.sha1(s.path.read_bytes()).hexdigest() for s in self.samples()}
+        found = []
+        for path in paths:
+            try:
+                data, _ = own.stored(path)
+            except BadSample:
+                continue
+            if hashlib.sha1(data).hexdigest() in stored:
+                found.append(path)
+        return found
 
     def sample_path(self, label: str, name: str) -> Path:
         """The path of sample ``name`` of class ``label``; refuses anything outside the class folder."""
