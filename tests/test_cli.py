@@ -87,7 +87,8 @@ def test_class_commands_and_samples(tmp_path):
 def test_train_reports_accuracy_per_class_and_confusion(trained):
     out = trained["train"]
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("Trained svc on 24 images") and "test accuracy" in lines[0]
+    # a new photo project: pretrained features and the head that suits them
+    assert lines[0].startswith("Trained logistic on 24 images") and "test accuracy" in lines[0]
     for line, label in zip(lines[1:4], ("paper", "rock", "scissors")):
         assert re.fullmatch(rf"  {label}\t[01]/1", line)  # 9 images per class: 1 held back
     assert "true \\ predicted" in out.stdout

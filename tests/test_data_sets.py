@@ -53,7 +53,7 @@ def test_new_user_on_rps_import_train_predict_evaluate_export(tmp_path):
     assert out.startswith("Imported 300 image(s) into 3 class(es); paper: 100; rock: 100; scissors: 100.")
     assert run_cli("classes", "Rock paper scissors", captures=caps).stdout == "paper\t100\nrock\t100\nscissors\t100\n"
     trained = run_cli("train", "Rock paper scissors", "--quiet", captures=caps).stdout
-    assert trained.startswith("Trained svc on 255 images")
+    assert trained.startswith("Trained logistic on 255 images")  # a new photo project's default
 
     evaluated = json.loads(run_cli("evaluate", "Rock paper scissors", held_dir, "--json", captures=caps).stdout)
     assert evaluated["n"] == 150 and evaluated["accuracy"] >= FLOORS["rps"]

@@ -55,7 +55,7 @@ def test_metadata_has_teachable_machine_fields_and_everything_to_rebuild_feature
     assert meta["preprocessing"] and all(isinstance(s, str) for s in meta["preprocessing"])
     assert meta["metrics"]["test_accuracy"] == record.metrics.test.accuracy
     assert set(meta["versions"]) >= {"studio", "scikit-learn", "numpy", "python"}
-    assert meta["settings"]["model"] == "svc"
+    assert meta["settings"]["model"] == "auto"  # the features' own head: an RBF SVC on combined features
     assert meta["files"]["joblib"] == ["model.joblib", "predict.py"]
 
 

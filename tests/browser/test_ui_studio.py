@@ -226,8 +226,9 @@ def test_under_the_hood(page: Page, server, artifacts):
     hood.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "04-under-the-hood.png"), full_page=True)
     page.click("#reset-settings")
-    expect(page.locator("#set-model input")).to_have_value(re.compile(r"\[svc\]"))
-    until(page, lambda: project.settings().get("model") == "svc", "the defaults are stored")
+    expect(page.locator("#set-model input")).to_have_value(re.compile(r"\[auto\]"))
+    until(page, lambda: project.settings().get("model") == "auto", "the defaults are stored")
+    assert project.settings()["features"] == "pretrained"
 
 
 def test_export(page: Page, server, artifacts):
