@@ -187,9 +187,12 @@ def onnx_model(record: modelfile.ModelRecord) -> bytes:
 
     steps = getattr(record.estimator, "named_steps", {})
     scaler, model = steps.get("scale"), steps.get("model")
-    if scaler is None or model is None or getattr(scaler, "mean_", None) is None:
+    if scaler is None or model is None or getattr(scaler, "n_features_in_", None) is None:
         raise StudioError("Only studio's own models (a scaler and a classifier) can be exported to ONNX.")
     dim = int(scaler.n_features_in_)
+    # a scaler that standardises nothing (pretrained features) has no mean_ or scale_: 0 and 1
+    mean = scaler.mean_ if scaler.mean_ is not None else np.zeros(dim)
+    scale = scaler.scale_ if scaler.scale_ is not None else np.ones(dim)
     with warnings.catch_warnings():  # skl2onnx reads SVC attributes scikit-learn 1.9 deprecates
         warnings.simplefilter("ignore", FutureWarning)
         onx = to_onnx(model, np.zeros((1, dim), np.float64), options={id(model): {"zipmap": False}},
@@ -198,8 +201,8 @@ def onnx_model(record: modelfile.ModelRecord) -> bytes:
     inner = graph.input[0].name
     del graph.input[:]
     graph.input.append(helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, [None, dim]))
-    graph.initializer.extend([numpy_helper.from_array(scaler.mean_.astype(np.float32), "scaler_mean"),
-                              numpy_helper.from_array(scaler.scale_.astype(np.float32), "scaler_scale")])
+    graph.initializer.extend([numpy_helper.from_array(mean.astype(np.float32), "scaler_mean"),
+                              numpy_helper.from_array(scale.astype(np.float32), "scaler_scale")])
     nodes = [helper.make_node("Sub", [ONNX_INPUT, "scaler_mean"], ["centred"], name="scaler_sub"),
              helper.make_node("Div", ["centred", "scaler_scale"], ["scaled"], name="scaler_div"),
              helper.make_node("Cast", ["scaled"], [inner], to=TensorProto.DOUBLE, name="to_double"),

@@ -50,6 +50,7 @@ class PretrainedSpec(ImageSpec):
     kind = "pretrained"
     title = "Pretrained: features from a network trained on ImageNet photos (best measured)"
     head = "logistic"  # an RBF SVC does badly on these at 10 images per class; logistic regression well
+    standardise = False  # unit vectors already: per-feature scaling from ten images only adds noise
     extra_kernel = (unit, _backbone_session, pretrained_features)
     # its JavaScript twin: pretrainedFeatures in export/templates/predict.mjs
     size: int = backbone.INPUT_SIZE

@@ -37,6 +37,7 @@ class FeatureSpec:
     # its own brings its code); the last is its extractor, registered in the kernel's EXTRACTORS.
     extra_kernel: ClassVar[tuple[Callable, ...]] = ()
     head: ClassVar[str] = "svc"  # the model that suits these features (TrainSettings' "auto")
+    standardise: ClassVar[bool] = True  # scale each feature to zero mean and unit variance before the model
     node: ClassVar[bool] = True  # predict.mjs (the Node.js twin of the kernels) computes it
     svc: ClassVar[dict[str, float]] = {}  # the RBF SVC's "gamma" and "calibration_folds", if not the defaults
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from studio.features.image import CombinedSpec
+from studio.features.pretrained import PretrainedSpec
 from studio.kinds.photo import ImageKind
 
-SKETCH = ImageKind("sketch", "Sketches: a drawing pad", "image", "images", "image", CombinedSpec.kind,
+SKETCH = ImageKind("sketch", "Sketches: a drawing pad", "image", "images", "image", PretrainedSpec.kind,
                    page="/sketch", framing="sketch")

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
 from studio.errors import TrainingError
+from studio.features import registry
 from studio.model.settings import TrainSettings
 
 
@@ -68,4 +69,5 @@ def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray, X: np.nd
         model = GaussianNB()
     else:
         model = LogisticRegression(C=s.C, max_iter=max(100, s.epochs * 10), random_state=s.seed)
-    return Pipeline([("scale", StandardScaler()), ("model", model)])
+    standardise = registry.SPECS[s.features].standardise if s.features in registry.SPECS else True
+    return Pipeline([("scale", StandardScaler(with_mean=standardise, with_std=standardise)), ("model", model)])
