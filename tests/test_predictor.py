@@ -44,10 +44,10 @@ def test_batch_equals_one_by_one_for_every_kind_of_source(predictor):
     sources = [path, str(path), path.read_bytes(), rgb, Image.open(path), Image.open(path).convert("RGBA")]
     batch = predictor.predict_batch(sources)
     assert len(batch) == len(sources)
-    for row in batch:
-        assert row == pytest.approx(predictor.predict(path), abs=1e-9)
+    for row in batch:  # BLAS sums a batch of rows in another order than one row: 1e-8 apart
+        assert row == pytest.approx(predictor.predict(path), abs=1e-6)
     assert predictor.probabilities(sources).shape == (len(sources), 3)
-    assert predictor.predict_batch([fixture_images("rps", "rock")[-1], path])[1] == batch[0]
+    assert predictor.predict_batch([fixture_images("rps", "rock")[-1], path])[1] == pytest.approx(batch[0], abs=1e-6)
 
 
 def test_a_webcam_sized_frame_works(predictor):

@@ -80,7 +80,8 @@ def listen(st: Studio, page: Page, bar: ProjectBar) -> None:
         folder = remembered if st.project_or_none(remembered) else ""
         if not folder:
             folder = next((p.folder for p in st.store.projects()), "")
-        return *selected(folder), gr.Row(visible=not folder)
+        # with no project, the new-project form shows; never hide it: the user may have opened it
+        return *selected(folder), gr.Row(visible=True) if not folder else gr.skip()
 
     page.demo.load(on_load, [remember], [*chosen, bar.new_row])
     bar.choose.input(lambda f: (f or "", f or ""), [bar.choose], [project, remember])

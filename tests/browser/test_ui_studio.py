@@ -315,6 +315,7 @@ def test_reload_and_restart_keep_everything(page: Page, server):
 
 def test_second_user(page: Page, other: Page, server, artifacts):
     counts = store(server).project(PROJECT).counts()
+    expect(other.locator("#project-choice input")).not_to_have_value("")  # the page's own load is done
     other.click("#new-project")
     field(other, "new-name").fill("Second user")
     other.click("#create-project")
