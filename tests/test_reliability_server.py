@@ -447,9 +447,11 @@ def test_three_live_streams_keep_working(chromium, server, trained):
         save_figures("three-streams", {"pages": figures, "seconds": round(time.time() - t0, 1)})
         for f in figures:
             assert f["label"] in ("Class 1", "Class 2"), figures
-            # no stream starves: each keeps getting answers (two shared cores, three browsers and
-            # the server; the rates themselves are measured by bench/live.py)
-            assert f["server_fps"] >= 1.5 and f["answers_per_s"] >= 0.5, figures
+            # no stream starves: frames of each reach the model at 1.5 a second or more (two shared
+            # cores, three browsers and the server; bench/live.py measures the rates). The page's
+            # own count of changed stats lines is kept in the figures, not asserted: a steady
+            # stream repeats the same line ("3.3 frames/s · 5 ms"), which it counts once.
+            assert f["server_fps"] >= 1.5, figures
     finally:
         for page in pages:
             page.context.close()
