@@ -78,6 +78,29 @@ def test_exports_carry_the_backbone_and_their_scripts_agree(trained, tmp_path):
             assert max(abs(got[k] - v) for k, v in conf.items()) < 1e-4, script
 
 
+def test_onnx_export_is_one_graph_from_the_image_to_the_classes(trained, tmp_path):
+    import onnxruntime as ort
+
+    p, record = trained
+    folder = bundle.export(record, tmp_path / "out", formats=["onnx"]).folder
+    assert not (folder / BACKBONE_FILE).exists(), "model.onnx holds the network: nothing beside it"
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["onnx"]["input"] == "image" and meta["onnx"]["input_shape"] == ["N", 3, 224, 224]
+    session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["image"]
+    assert [o.name for o in session.get_outputs()] == ["label", "probabilities"]
+    script = (folder / "predict_onnx.py").read_text(encoding="utf-8")
+    assert "def network_input" in script and "def pretrained_features" not in script, "only the input is computed"
+    files = [str(f) for f in fixture_images("face_mask", "with_mask")[-2:]]
+    want = Predictor.from_project(p).predict_batch(files)
+    out = subprocess.run([sys.executable, "-I", "predict_onnx.py", "--json", *files], cwd=folder,
+                         capture_output=True, text=True, env=clean_env(), timeout=120)
+    assert out.returncode == 0, out.stderr
+    for line, conf in zip(out.stdout.splitlines(), want):
+        got = json.loads(line)["confidences"]
+        assert max(abs(got[k] - v) for k, v in conf.items()) < 1e-4
+
+
 def test_node_export_runs_the_backbone_too(trained, tmp_path, node_modules):
     p, record = trained
     folder = bundle.export(record, tmp_path / "out", formats=["onnx"]).folder

@@ -80,7 +80,7 @@ def export(record: modelfile.ModelRecord, out: Path | None = None,
     tmp.mkdir()
     try:
         files = {f: FORMATS[f].write(record, tmp) for f in formats}
-        beside = record.spec.export_files()  # what the scripts' feature step reads (a network's graph)
+        beside = {k: v for f in formats for k, v in FORMATS[f].beside(record).items()}  # a network's graph
         for name, data in beside.items():
             atomic.write_bytes(tmp / name, data)
         if beside:

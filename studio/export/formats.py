@@ -73,9 +73,11 @@ def standalone_script(record: modelfile.ModelRecord, runtime: str, needs: list[s
     runtime_code = (TEMPLATES / f"runtime_{runtime}.txt").read_text(encoding="utf-8")
     for key, value in (fill or {}).items():
         runtime_code = runtime_code.replace(key, value)
-    extra = [inspect.getsource(fn) for fn in spec.extra_kernel]
+    # model.onnx that starts with the feature network reads that network's input instead
+    own = spec.graph_kernel if runtime == "onnx" and spec.graph_kernel else spec.extra_kernel
+    extra = [inspect.getsource(fn) for fn in own]
     if extra:
-        extra.append(f"EXTRACTORS[{spec.kind!r}] = {spec.extra_kernel[-1].__name__}")
+        extra.append(f"EXTRACTORS[{spec.kind!r}] = {own[-1].__name__}")
     parts = [_module_body(spec.kernel_path), *extra,
              (TEMPLATES / f"reader_{kind.reader}.txt").read_text(encoding="utf-8"),
              runtime_code, (TEMPLATES / "predict_main.txt").read_text(encoding="utf-8")]
@@ -87,7 +89,8 @@ def _inputs(record: modelfile.ModelRecord) -> tuple[str, str]:
     return kinds.for_spec(record.spec).input_word()
 
 
-def _example(record: modelfile.ModelRecord, needs: list[str], script: str, imports: str, body: str) -> str:
+def _example(record: modelfile.ModelRecord, needs: list[str], script: str, imports: str, body: str,
+             x_is: str = "float32, shape (1, n_features)") -> str:
     """A snippet: how to use this format from your own Python code, run from the export folder."""
     what, default = _inputs(record)
     return (
@@ -97,7 +100,7 @@ def _example(record: modelfile.ModelRecord, needs: list[str], script: str, impor
         f"from {script} import features_of  # studio's own feature code, copied into {script}.py\n\n"
         "meta = json.load(open(\"metadata.json\", encoding=\"utf-8\"))\n"
         f"path = sys.argv[1] if len(sys.argv) > 1 else \"{default}\"\n"
-        "x = features_of(path, meta[\"feature_spec\"])[None, :]  # float32, shape (1, n_features)\n"
+        f"x = features_of(path, meta[\"feature_spec\"])[None, :]  # {x_is}\n"
         + body
     )
 
@@ -125,6 +128,10 @@ class ExportFormat:
     def extra_metadata(self, record: modelfile.ModelRecord) -> dict:
         """Keys this format adds to metadata.json."""
         return {}
+
+    def beside(self, record: modelfile.ModelRecord) -> dict[str, bytes]:
+        """Files this format's script reads beside the model: the feature step's own (a network's graph)."""
+        return record.spec.export_files()
 
 
 def _write_all(folder: Path, files: dict[str, str | bytes]) -> list[str]:
@@ -173,8 +180,18 @@ class SkopsFormat(ExportFormat):
         ))
 
 
+def onnx_input(record: modelfile.ModelRecord) -> tuple[str, list]:
+    """The name and shape of model.onnx's input: the feature network's input when the spec is a
+    network (``onnx_front``), else the feature vector."""
+    spec = record.spec
+    if spec.graph_kernel:
+        return "image", ["N", 3, spec.json["size"], spec.json["size"]]
+    return ONNX_INPUT, ["N", int(record.estimator.n_features_in_)]
+
+
 def onnx_model(record: modelfile.ModelRecord) -> bytes:
-    """The model as ONNX: float32 features in, ``label`` and ``probabilities`` (float64) out.
+    """The model as ONNX: float32 features in (or, for a spec that is a network, that network's
+    input: one graph from the image to the classes), ``label`` and ``probabilities`` (float64) out.
 
     The scaler is written as float32 Sub and Div nodes, exactly the arithmetic scikit-learn
     does on float32 features, and the model itself computes in float64 as scikit-learn does,
@@ -216,8 +233,28 @@ def onnx_model(record: modelfile.ModelRecord) -> bytes:
     outputs = [o.name for o in graph.output]
     if outputs != ["label", "probabilities"]:
         raise StudioError(f"The ONNX converter gave outputs {outputs}, not label and probabilities.")
+    front = record.spec.onnx_front()
+    if front is not None:
+        onx = _after(front, onx)
     onnx.checker.check_model(onx)
     return onx.SerializeToString()
+
+
+def _after(front, head):
+    """One graph: ``front`` (a feature network, output ``vector``) feeding ``head``'s input."""
+    import onnx
+    from onnx import helper
+
+    ir = max(front.ir_version, head.ir_version)
+    front.ir_version = head.ir_version = ir
+    merged = onnx.compose.merge_models(front, head, io_map=[("vector", ONNX_INPUT)],
+                                       outputs=["label", "probabilities"], producer_name="studio",
+                                       producer_version=__version__, doc_string=front.doc_string)
+    merged.graph.name = "studio"
+    props = {p.key: p.value for m in (front, head) for p in m.metadata_props}
+    del merged.metadata_props[:]
+    helper.set_model_props(merged, props)
+    return merged
 
 
 class OnnxFormat(ExportFormat):
@@ -242,6 +279,9 @@ class OnnxFormat(ExportFormat):
     def check(self, record):
         self.convert(record)
 
+    def beside(self, record):
+        return {}  # model.onnx holds the feature network itself
+
     def write(self, record, folder):
         files = {"model.onnx": self.convert(record),
                  "predict_onnx.py": standalone_script(record, "onnx", self.needs(record), "predict_onnx.py")}
@@ -263,19 +303,20 @@ class OnnxFormat(ExportFormat):
         node = {"script": "predict.mjs", "packages": node_packages(record), "node": NODE_ENGINES,
                 "run": f"npm install && node predict.mjs {what} [{what} ...]", "snippet": node_snippet(record)} \
             if record.spec.node else {"unsupported": f"predict.mjs does not compute {record.spec.kind} features"}
-        return {"onnx": {"file": "model.onnx", "input": ONNX_INPUT,
-                         "input_shape": ["N", int(record.estimator.n_features_in_)], "input_type": "float32",
+        name, shape = onnx_input(record)
+        return {"onnx": {"file": "model.onnx", "input": name, "input_shape": shape, "input_type": "float32",
                          "outputs": {"label": "the top class, [N]", "probabilities": "float64 [N, classes]"},
                          "classes": [str(c) for c in record.estimator.classes_], "opsets": ONNX_OPSETS},
                 "node": node}
 
     def snippet(self, record):
+        name, shape = onnx_input(record)
         return _example(record, self.needs(record), "predict_onnx", "import onnxruntime as ort\n", (
             "session = ort.InferenceSession(\"model.onnx\", providers=[\"CPUExecutionProvider\"])\n"
-            f"label, probabilities = session.run([\"label\", \"probabilities\"], {{\"{ONNX_INPUT}\": x}})\n"
+            f"label, probabilities = session.run([\"label\", \"probabilities\"], {{\"{name}\": x}})\n"
             "for cls, p in zip(meta[\"onnx\"][\"classes\"], probabilities[0]):\n"
             "    print(f\"{cls}\\t{p:.4f}\")\n"
-        ))
+        ), x_is=f"float32, shape {tuple([1, *shape[1:]])}")
 
 
 def node_packages(record: modelfile.ModelRecord) -> dict[str, str]:

@@ -2,8 +2,9 @@
 PyPI wheel: see ``backbone``) sees in the framed picture, as Teachable Machine uses MobileNet.
 
 1280 numbers per image, L2-normalised; a logistic regression on them learns from ten images per
-class what hand-made features need a hundred for (bench/RESULTS.md). The exported scripts run the
-same graph (``backbone.onnx`` beside them) with onnxruntime.
+class what hand-made features need a hundred for (bench/RESULTS.md). predict.py and
+predict_skops.py run the same graph (``backbone.onnx`` beside them) with onnxruntime; the ONNX
+export is one graph, the network followed by the classifier (``onnx_front``).
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ def _backbone_session():
     return _SESSION
 
 
+def network_input(square, spec):
+    """The framed 224x224 RGB square as the network reads it: (pixel - 127) / 128, float32, 3x224x224."""
+    x = (square.astype(np.float32) - np.float32(127.0)) / np.float32(128.0)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
 def pretrained_features(square, spec):
     """The L2-normalised 1280 pooled features of EfficientNet-Lite0 on a 224x224 RGB square."""
-    x = (square.astype(np.float32) - np.float32(127.0)) / np.float32(128.0)
-    image = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
-    return unit(_backbone_session().run(["features"], {"image": image})[0][0])
+    return unit(_backbone_session().run(["features"], {"image": network_input(square, spec)[None]})[0][0])
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,9 @@ class PretrainedSpec(ImageSpec):
     title = "Pretrained: features from a network trained on ImageNet photos (best measured)"
     head = "logistic"  # an RBF SVC does badly on these at 10 images per class; logistic regression well
     standardise = False  # unit vectors already: per-feature scaling from ten images only adds noise
-    extra_kernel = (unit, _backbone_session, pretrained_features)
-    # its JavaScript twin: pretrainedFeatures in export/templates/predict.mjs
+    extra_kernel = (unit, _backbone_session, network_input, pretrained_features)
+    graph_kernel = (network_input,)  # model.onnx holds the network: its scripts feed it the square
+    # its JavaScript twin: networkInput in export/templates/predict.mjs
     size: int = backbone.INPUT_SIZE
     network: str = NETWORK
     framing: str | None = "crop"
@@ -79,6 +85,27 @@ class PretrainedSpec(ImageSpec):
     def export_files(self) -> dict[str, bytes]:
         return {BACKBONE_FILE: backbone.onnx_bytes()}
 
+    def onnx_front(self):
+        """The network without its ImageNet classifier, then the division by the length: the
+        framed square's tensor (``image``) in, this spec's vector (``vector``) out."""
+        import onnx
+        from onnx import TensorProto, helper
+
+        net = onnx.load_from_string(backbone.onnx_bytes())
+        graph = net.graph
+        imagenet = [n for n in graph.node if backbone.LOGITS_NAME in n.output]
+        dropped = {name for n in imagenet for name in n.input} - {backbone.FEATURES_NAME}
+        kept_nodes = [n for n in graph.node if n not in imagenet]
+        kept_weights = [w for w in graph.initializer if w.name not in dropped]
+        del graph.node[:], graph.initializer[:], graph.output[:]
+        graph.node.extend([*kept_nodes,  # length = max(sqrt(sum(x^2)), 1e-12), as ``unit`` divides
+                           helper.make_node("ReduceL2", [backbone.FEATURES_NAME], ["length"], axes=[1], keepdims=1),
+                           helper.make_node("Max", ["length", "min_length"], ["safe_length"]),
+                           helper.make_node("Div", [backbone.FEATURES_NAME, "safe_length"], ["vector"])])
+        graph.initializer.extend([*kept_weights, helper.make_tensor("min_length", TensorProto.FLOAT, [], [1e-12])])
+        graph.output.append(helper.make_tensor_value_info("vector", TensorProto.FLOAT, ["N", backbone.FEATURE_DIM]))
+        return net
+
     def metadata(self) -> dict:
         return {**super().metadata(), "backbone": {
             "file": BACKBONE_FILE, "source": backbone.SOURCE, "licence": backbone.LICENCE,
@@ -90,4 +117,5 @@ class PretrainedSpec(ImageSpec):
         return [f"x = (pixel - {backbone.INPUT_MEAN:g}) / {backbone.INPUT_STD:g} in float32, as a 1x3x{self.size}x"
                 f"{self.size} (NCHW) tensor; run {BACKBONE_FILE} ({backbone.SOURCE}; {backbone.LICENCE}) with "
                 f"onnxruntime: its output 'features' (1280 numbers, the pooled last layer); divide by its "
-                "Euclidean length"]
+                "Euclidean length. model.onnx holds the network and this division already: feed it x as "
+                "its input 'image'"]

@@ -36,6 +36,10 @@ class FeatureSpec:
     # Functions outside ``kernel`` that exported scripts need (a feature kind added in a module of
     # its own brings its code); the last is its extractor, registered in the kernel's EXTRACTORS.
     extra_kernel: ClassVar[tuple[Callable, ...]] = ()
+    # A feature step that is itself a network also gives its graph (``onnx_front``): model.onnx
+    # then starts with it, and predict_onnx.py computes only the network's input, with these
+    # functions (the last is its extractor) in place of ``extra_kernel``.
+    graph_kernel: ClassVar[tuple[Callable, ...]] = ()
     head: ClassVar[str] = "svc"  # the model that suits these features (TrainSettings' "auto")
     standardise: ClassVar[bool] = True  # scale each feature to zero mean and unit variance before the model
     node: ClassVar[bool] = True  # predict.mjs (the Node.js twin of the kernels) computes it
@@ -85,6 +89,12 @@ class FeatureSpec:
     def export_files(self) -> dict[str, bytes]:
         """Files the exported scripts of this spec read beside them (a network's graph, say)."""
         return {}
+
+    def onnx_front(self) -> Any | None:
+        """An ONNX model from what ``graph_kernel`` computes to this spec's vector (output
+        ``vector``), for the exporter to put before the classifier; None for feature code that
+        only the scripts run."""
+        return None
 
     def kinds_in(self) -> set[str]:
         """The feature kinds this spec computes (a combined spec: its parts')."""

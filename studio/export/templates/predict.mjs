@@ -13,7 +13,8 @@
 // HOGDescriptor does, in 32-bit floats, and GIST and LBP as studio's image_kernel.py does.
 // WAV files are read as scipy.io.wavfile reads them, resampled as scipy.signal.resample_poly
 // does, and turned into log-mel, MFCC and HOG features as studio's sound_kernel.py does (in float64).
-// Pretrained features run backbone.onnx (the network, exported beside this script).
+// For pretrained features model.onnx starts with the network itself: this script only frames,
+// resizes and scales the image into the network's input.
 //
 // Its Python twins are studio/features/image_kernel.py, sound_kernel.py and pretrained.py.
 
@@ -805,47 +806,40 @@ function readMeta(folder = HERE) {
   return JSON.parse(readFileSync(path.join(folder, 'metadata.json'), 'utf8'));
 }
 
-/** The model, its labels in order, its feature spec, and the network its features come from
- * (pretrained features: backbone.onnx beside this script), from this folder. */
+/** The model, its labels in order and its feature spec, from this folder. */
 export async function loadModel(folder = HERE) {
   const meta = readMeta(folder);
   const session = await ort.InferenceSession.create(path.join(folder, meta.onnx.file));
-  const graphs = meta.files.features ?? [];
-  const backbone = graphs.length ? await ort.InferenceSession.create(path.join(folder, graphs[0])) : null;
-  return { session, meta, backbone };
+  return { session, meta };
 }
 
-/** Pretrained features, as studio's pretrained.py computes them: the framed RGB square as
- * (x - 127) / 128 in NCHW order through the network, its pooled output scaled to length 1. */
-async function pretrainedFeatures(backbone, img, spec, framing) {
+/** The network's input, as studio's pretrained.py network_input computes it: the framed RGB
+ * square as (x - 127) / 128 in NCHW order (model.onnx runs the network and the classifier). */
+function networkInput(img, spec, framing) {
   let square = spec.framing === 'sketch' ? sketchSquare(img, framing) : centerSquare(img);
   if (square.width !== spec.size) square = resizeBilinear(square, spec.size);
   const n = spec.size * spec.size, x = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < 3; c++) x[c * n + i] = f32(f32(square.data[i * 3 + c] - 127) / 128);
   }
-  const out = await backbone.run({ image: new ort.Tensor('float32', x, [1, 3, spec.size, spec.size]) });
-  const features = out.features.data;
-  let norm = 0;
-  for (const v of features) norm += v * v;
-  norm = Math.max(Math.sqrt(norm), 1e-12);
-  return Float32Array.from(features, (v) => f32(v / norm));
+  return new ort.Tensor('float32', x, [1, 3, spec.size, spec.size]);
 }
 
 /** {label, confidence, confidences} for one image file, or one WAV file for a sound model. */
-export async function predict({ session, meta, backbone }, file) {
+export async function predict({ session, meta }, file) {
   const spec = meta.feature_spec;
-  let x;
+  let input;
   if (isSound(spec)) {
     const { samples, sr } = loadWav(file);
-    x = extractSound(samples, sr, spec);
+    const x = extractSound(samples, sr, spec);
+    input = new ort.Tensor('float32', x, [1, x.length]);
   } else if (spec.kind === 'pretrained') {
-    x = await pretrainedFeatures(backbone, await loadRgb(file), spec, meta.sketch_framing);
+    input = networkInput(await loadRgb(file), spec, meta.sketch_framing);
   } else {
-    x = extract(await loadRgb(file), spec, meta.sketch_framing);
+    const x = extract(await loadRgb(file), spec, meta.sketch_framing);
+    input = new ort.Tensor('float32', x, [1, x.length]);
   }
-  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, [1, x.length]) };
-  const result = await session.run(feeds);
+  const result = await session.run({ [session.inputNames[0]]: input });
   const proba = Array.from(result.probabilities.data, Number);
   const classes = meta.onnx.classes;
   // the model's own argmax: ties go to the class it lists first, as its predict does
