@@ -1,12 +1,13 @@
 """Per-frame prediction latency: a webcam frame (numpy RGB) to {label: confidence}.
 
-Trains studio's default recipe, the previous default (colour HOG) and a trivial baseline
-(k-NN on 16 px pixels) on real photos (rps, 60 per class), then times Predictor.predict on
+Trains studio's default recipe for photos (pretrained features, logistic regression), the
+previous default (combined hand-made features, RBF SVC) and a trivial baseline (k-NN on 16 px
+pixels) on real photos (rps, 60 per class), then times Predictor.predict on
 640x480 and 1280x720 frames. Calls are interleaved (one call of every recipe and frame size
 per round), so load on this shared machine falls on all of them alike; the ratio column is
 each median over the baseline's median at the same frame size. "features ms" is the median
-of the image-to-vector step alone. BLAS runs single-threaded.
-Goal: under 10 ms median per 640x480 frame.
+of the image-to-vector step alone. BLAS and the network run single-threaded (one core).
+Goal: at most 15 ms median per 640x480 frame with the default recipe.
 
     python bench/latency.py [--data ../shared/data] [--repeats 200] [--json]
 """
@@ -31,7 +32,9 @@ from studio.model.training import fit
 from studio.samples import images
 
 FRAMES = {"640x480": (640, 480), "1280x720": (1280, 720)}
-RECIPES = {"default": TrainSettings(), "hog (previous default)": TrainSettings(features="hog"),
+DEFAULT = "pretrained (default)"
+RECIPES = {DEFAULT: TrainSettings.from_dict(PHOTO.default_settings()),
+           "combined (previous)": TrainSettings(features="combined"),
            "baseline: k-NN, 16 px pixels": TrainSettings(model="knn", features="pixels", augment=False)}
 BASELINE = "baseline: k-NN, 16 px pixels"
 
@@ -102,9 +105,9 @@ def main() -> None:
     for r in rows:
         print(f"{r['recipe']:<30} {r['frame']:>9} {r['median_ms']:>10.2f} {r['p95_ms']:>8.2f} "
               f"{r['features_median_ms']:>12.2f} {r['x_baseline']:>10.2f}")
-    worst = max(r["median_ms"] for r in rows if r["frame"] == "640x480" and r["recipe"] == "default")
-    print(f"\ngoal: < 10 ms median per 640x480 frame with the default recipe: {'met' if worst < 10 else 'NOT met'} "
-          f"({worst:.2f} ms)", file=sys.stderr)
+    worst = max(r["median_ms"] for r in rows if r["frame"] == "640x480" and r["recipe"] == DEFAULT)
+    print(f"\ngoal: at most 15 ms median per 640x480 frame with the default recipe: "
+          f"{'met' if worst <= 15 else 'NOT met'} ({worst:.2f} ms)", file=sys.stderr)
 
 
 if __name__ == "__main__":

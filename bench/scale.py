@@ -8,15 +8,19 @@ a project under --work (a temporary folder by default).
 
 For each size (--sizes, images per class): the first training with an empty feature cache
 (every image decoded; features of each image and its mirror image cached on disk as float32),
-then a retraining after adding 10 images (one per class), which must decode only those 10.
+then a retraining after adding one image per class, which must decode only those.
 Each training is ``training.train`` (features, the held-out split, fit, scoring, saving) in a
 fresh process, so its peak memory is its own: the peak resident set (ru_maxrss, which also
 counts libsvm's kernel cache) and tracemalloc's peak of Python and numpy allocations. BLAS
 runs single-threaded, as training does. The longest pause between progress reports shows
 how long the progress bar stands still (the fit is one step).
 
-    python bench/scale.py [--data ../shared/data] [--sizes 10,30,100,300,1000] [--recipe default]
-                          [--work DIR] [--json]
+Several --recipe options train each size with each recipe in turn, on the same images.
+--classes N uses the first N of the ten classes: ``--classes 3 --sizes 150`` is a typical small
+project (rps's three gestures and a mask class, 150 images each).
+
+    python bench/scale.py [--data ../shared/data] [--sizes 10,30,100,300,1000] [--recipe default ...]
+                          [--classes 10] [--work DIR] [--json]
 """
 
 from __future__ import annotations
@@ -73,14 +77,16 @@ def train_once(captures: Path, recipe: str) -> dict:
     """Train the project once, in this process; time, memory, cache use and progress pauses."""
     from threadpoolctl import threadpool_limits
 
+    from studio.model.settings import TrainSettings
     from studio.model.training import train
 
     project = Store(captures).project(PROJECT)
+    settings = TrainSettings.from_dict({**project.settings(), **recipe_settings(recipe)})
     reports: list[float] = []
     tracemalloc.start()
     t0 = time.perf_counter()
     with threadpool_limits(1):
-        record = train(project, recipe_settings(recipe), progress=lambda i, n, msg: reports.append(time.perf_counter()))
+        record = train(project, settings, progress=lambda i, n, msg: reports.append(time.perf_counter()))
     seconds = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -100,9 +106,9 @@ def in_child(captures: Path, recipe: str) -> dict:
     return json.loads(out.stdout)
 
 
-def run(data: Path, work: Path, sizes: list[int], recipe: str) -> list[dict]:
+def run(data: Path, work: Path, sizes: list[int], recipes: list[str], n_classes: int) -> list[dict]:
     sources: dict[str, list[Image.Image]] = {}
-    for set_name, cls in CLASSES:
+    for set_name, cls in CLASSES[:n_classes]:
         files = sorted(p for p in (data / set_name / cls).iterdir() if images.is_image_name(p.name))
         sources[f"{cls} ({set_name})"] = [images.load(p) for p in files]
     captures = work / "captures"
@@ -110,34 +116,43 @@ def run(data: Path, work: Path, sizes: list[int], recipe: str) -> list[dict]:
     rng = np.random.default_rng(0)
     rows = []
     for per_class in sizes:
-        grow(project, sources, per_class, rng)
-        for f in project.cache_dir.glob("*"):
-            f.unlink()
-        first = in_child(captures, recipe)
-        cache_mb = sum(f.stat().st_size for f in project.cache_dir.glob("*")) / 2**20
-        grow(project, sources, per_class + 1, rng)  # 10 more images, one per class
-        again = in_child(captures, recipe)
-        rows.append({"images": per_class * len(sources), "first": first, "after_adding_10": again,
-                     "cache_mb": cache_mb})
-        print(f"done {per_class * len(sources)} images", file=sys.stderr)
+        for recipe in recipes:
+            grow(project, sources, per_class, rng)
+            for f in project.cache_dir.glob("*"):
+                f.unlink()
+            first = in_child(captures, recipe)
+            cache_mb = sum(f.stat().st_size for f in project.cache_dir.glob("*")) / 2**20
+            before = {s.path for s in project.samples()}
+            grow(project, sources, per_class + 1, rng)  # one more image per class
+            again = in_child(captures, recipe)
+            rows.append({"recipe": recipe, "images": per_class * len(sources), "first": first,
+                         "after_adding": again, "added": len(sources), "cache_mb": cache_mb})
+            for s in project.samples():  # the next recipe starts from the same images
+                if s.path not in before:
+                    project.delete_sample(s.label, s.path.name)
+            print(f"done {recipe}: {per_class * len(sources)} images", file=sys.stderr)
     return rows
 
 
-def table(rows: list[dict], recipe: str) -> str:
-    lines = [f"recipe {recipe!r}: {json.dumps(recipe_settings(recipe).to_dict())}", "",
-             f"{'images':>6} | {'train s':>7} {'features s':>10} {'fit s':>6} {'pause s':>7} {'peak RSS MB':>11} "
-             f"{'traced MB':>9} {'cache MB':>8} | {'+10: s':>6} {'decoded':>7} {'reused':>6}"]
+def table(rows: list[dict], recipes: list[str]) -> str:
+    lines = [*(f"recipe {r!r}: {json.dumps(recipe_settings(r))} over the project kind's defaults" for r in recipes), "",
+             f"{'recipe':<12} {'images':>6} | {'train s':>7} {'features s':>10} {'fit s':>6} {'pause s':>7} "
+             f"{'peak RSS MB':>11} {'traced MB':>9} {'cache MB':>8} | {'+1/class s':>10} {'decoded':>7} {'reused':>6}"]
     for r in rows:
-        f, a = r["first"], r["after_adding_10"]
-        lines.append(f"{r['images']:>6} | {f['seconds']:>7.1f} {f['feature_seconds']:>10.1f} {f['fit_seconds']:>6.1f} "
-                     f"{f['longest_pause_s']:>7.1f} {f['max_rss_mb']:>11.0f} {f['tracemalloc_peak_mb']:>9.0f} "
-                     f"{r['cache_mb']:>8.0f} | {a['seconds']:>6.1f} {a['cache']['misses']:>7} {a['cache']['hits']:>6}")
-    if len(rows) > 1:
-        lines.append("")
-        for key, name in (("fit_seconds", "fit time"), ("max_rss_mb", "peak RSS")):
-            xs = np.log([r["images"] for r in rows])
-            ys = np.log([max(r["first"][key], 1e-3) for r in rows])
-            lines.append(f"{name} grows as images^{np.polyfit(xs[-3:], ys[-3:], 1)[0]:.2f} over the last three sizes")
+        f, a = r["first"], r["after_adding"]
+        lines.append(f"{r['recipe']:<12} {r['images']:>6} | {f['seconds']:>7.1f} {f['feature_seconds']:>10.1f} "
+                     f"{f['fit_seconds']:>6.1f} {f['longest_pause_s']:>7.1f} {f['max_rss_mb']:>11.0f} "
+                     f"{f['tracemalloc_peak_mb']:>9.0f} {r['cache_mb']:>8.0f} | {a['seconds']:>10.1f} "
+                     f"{a['cache']['misses']:>7} {a['cache']['hits']:>6}")
+    for recipe in recipes:
+        mine = [r for r in rows if r["recipe"] == recipe]
+        if len(mine) > 2:
+            lines.append("")
+            for key, name in (("fit_seconds", "fit time"), ("max_rss_mb", "peak RSS")):
+                xs = np.log([r["images"] for r in mine])
+                ys = np.log([max(r["first"][key], 1e-3) for r in mine])
+                lines.append(f"{recipe}: {name} grows as images^{np.polyfit(xs[-3:], ys[-3:], 1)[0]:.2f} "
+                             "over the last three sizes")
     return "\n".join(lines)
 
 
@@ -145,18 +160,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--sizes", default="10,30,100,300,1000", help="images per class, comma-separated")
-    parser.add_argument("--recipe", default="default", help="as bench/accuracy.py's --recipe")
+    parser.add_argument("--recipe", action="append", help="as bench/accuracy.py's --recipe (repeatable; "
+                        "default: default and combined)")
+    parser.add_argument("--classes", type=int, default=len(CLASSES), help="use the first N of the ten classes")
     parser.add_argument("--work", type=Path, help="folder for the project (default: a temporary one)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    recipes = args.recipe or ["default", "combined"]
     if args.child:
-        print(json.dumps(train_once(args.child, args.recipe)))
+        print(json.dumps(train_once(args.child, recipes[0])))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
-        rows = run(args.data, Path(tmp), sizes, args.recipe)
-    print(json.dumps(rows, indent=2) if args.json else table(rows, args.recipe))
+        rows = run(args.data, Path(tmp), sizes, recipes, args.classes)
+    print(json.dumps(rows, indent=2) if args.json else table(rows, recipes))
 
 
 if __name__ == "__main__":

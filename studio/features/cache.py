@@ -11,6 +11,7 @@ import io
 import os
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -57,25 +58,28 @@ class FeatureCache:
         """{variant: (n, d) float32} for ``paths``; raises BadImage or BadSound naming every
         unreadable file. ``noun``: what a sample is called in messages ("image", "clip")."""
         rows = self._load()
-        out: dict[str, list[np.ndarray]] = {v: [] for v in variants}
-        failed: list[str] = []
-        for i, path in enumerate(paths):
-            keys = {v: _file_key(path, v) for v in variants}
-            if not all(k in rows for k in keys.values()):
-                self.misses += 1
-                try:
-                    decoded = self.spec.decode(path)
-                    for v, k in keys.items():
-                        rows[k] = self.spec.vector(decoded, v)
-                except (BadSample, ValueError) as e:
-                    failed.append(f"{path.parent.name}/{path.name} ({e})")
-                    continue
-            else:
-                self.hits += 1
-            for v, k in keys.items():
-                out[v].append(rows[k])
-            if progress:
-                progress(i + 1, len(paths), f"Reading {noun}s")
+        keys = [{v: _file_key(path, v) for v in variants} for path in paths]
+        missing = [i for i, k in enumerate(keys) if not all(key in rows for key in k.values())]
+        self.hits += len(paths) - len(missing)
+        self.misses += len(missing)
+        errors: dict[int, Exception] = {}
+        done = len(paths) - len(missing)
+        chunks = [missing[i:i + self.spec.batch] for i in range(0, len(missing), self.spec.batch)]
+        workers = min(len(chunks), os.cpu_count() or 1) if self.spec.batch > 1 else 1
+        with ThreadPoolExecutor(max(workers, 1)) as pool:
+            for computed in (pool.map if workers > 1 else map)(lambda c: self._compute(paths, c, variants), chunks):
+                for i, vecs in computed.items():
+                    if isinstance(vecs, Exception):
+                        errors[i] = vecs
+                    else:
+                        rows.update((keys[i][v], x) for v, x in vecs.items())
+                done += len(computed)
+                if progress:
+                    progress(done, len(paths), f"Reading {noun}s")
+        if progress and not missing:
+            progress(len(paths), len(paths), f"Reading {noun}s")
+        failed = [f"{paths[i].parent.name}/{paths[i].name} ({e})" for i, e in sorted(errors.items())]
+        out = {v: [rows[k[v]] for i, k in enumerate(keys) if i not in errors] for v in variants}
         if failed:
             raise self.spec.unreadable(
                 f"{len(failed)} {noun}(s) could not be read; delete or replace them: " + "; ".join(failed[:10])
@@ -83,6 +87,28 @@ class FeatureCache:
             )
         dim = len(next(iter(rows.values()))) if rows else 0
         return {v: (np.stack(x).astype(np.float32) if x else np.zeros((0, dim), np.float32)) for v, x in out.items()}
+
+    def _compute(self, paths: list[Path], chunk: list[int], variants: tuple[str, ...]
+                 ) -> dict[int, dict[str, np.ndarray] | Exception]:
+        """{index: {variant: vector}, or the error that made the sample unreadable} for ``chunk``
+        (indices into ``paths``), decoded once, each variant computed as one batch."""
+        decoded: dict[int, object] = {}
+        result: dict[int, dict[str, np.ndarray] | Exception] = {}
+        for i in chunk:
+            try:
+                decoded[i] = self.spec.decode(paths[i])
+            except (BadSample, ValueError) as e:
+                result[i] = e
+        good = list(decoded)
+        vecs: dict[int, dict[str, np.ndarray]] = {i: {} for i in good}
+        for v in variants:
+            for i, x in zip(good, self.spec.vectors([decoded[i] for i in good], v)):
+                if isinstance(x, ValueError):
+                    result[i] = x
+                else:
+                    vecs[i][v] = x
+        result.update({i: x for i, x in vecs.items() if i not in result})
+        return result
 
     def save(self, keep: list[Path] | None = None) -> None:
         """Write the cache, dropping entries of files no longer in ``keep`` (if given)."""

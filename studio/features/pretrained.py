@@ -73,11 +73,25 @@ class PretrainedSpec(ImageSpec):
                              f"got {self.network} at {self.size} px.")
         return super().checked()
 
-    def vector(self, decoded: np.ndarray, variant: str = "plain") -> np.ndarray:
+    batch = 16
+
+    def _square(self, decoded: np.ndarray, variant: str) -> np.ndarray:
         square = image_kernel.framed(decoded, self.json)
-        if variant == "mirror":
-            square = square[:, ::-1]
-        return unit(backbone.features(np.ascontiguousarray(square)[None])[0])
+        return np.ascontiguousarray(square[:, ::-1] if variant == "mirror" else square)
+
+    def vector(self, decoded: np.ndarray, variant: str = "plain") -> np.ndarray:
+        return unit(backbone.features(self._square(decoded, variant)[None])[0])
+
+    def vectors(self, decoded, variant="plain"):
+        squares: list = []
+        for d in decoded:
+            try:
+                squares.append(self._square(d, variant))
+            except ValueError as e:  # an empty sketch
+                squares.append(e)
+        framed = [s for s in squares if not isinstance(s, ValueError)]
+        out = iter(backbone.features(np.stack(framed), batch=self.batch) if framed else ())
+        return [s if isinstance(s, ValueError) else unit(next(out)) for s in squares]
 
     def needs(self) -> list[str]:
         return ["numpy", "pillow", "onnxruntime"]

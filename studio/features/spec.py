@@ -43,6 +43,7 @@ class FeatureSpec:
     head: ClassVar[str] = "svc"  # the model that suits these features (TrainSettings' "auto")
     standardise: ClassVar[bool] = True  # scale each feature to zero mean and unit variance before the model
     node: ClassVar[bool] = True  # predict.mjs (the Node.js twin of the kernels) computes it
+    batch: ClassVar[int] = 1  # samples per ``vectors`` call; above 1 (a network) the cache also uses every core
     svc: ClassVar[dict[str, float]] = {}  # the RBF SVC's "gamma" and "calibration_folds", if not the defaults
 
     # ---- JSON -------------------------------------------------------------------------------
@@ -118,6 +119,17 @@ class FeatureSpec:
         """The float32 feature vector of a decoded sample (a training variant of it: see
         ``Kind.variants``); ValueError if the sample holds nothing to describe."""
         raise NotImplementedError
+
+    def vectors(self, decoded: list[Any], variant: str = "plain") -> list[np.ndarray | ValueError]:
+        """``vector`` of each decoded sample, or the ValueError it raised: one call for a batch,
+        which a network computes faster than one sample at a time."""
+        out: list[np.ndarray | ValueError] = []
+        for d in decoded:
+            try:
+                out.append(self.vector(d, variant))
+            except ValueError as e:
+                out.append(e)
+        return out
 
     def blank(self) -> Any:
         """A decoded sample of the right shape, for measuring the vector length."""
