@@ -97,26 +97,21 @@ class PretrainedSpec(ImageSpec):
         return ["numpy", "pillow", "onnxruntime"]
 
     def export_files(self) -> dict[str, bytes]:
-        return {BACKBONE_FILE: backbone.onnx_bytes()}
+        return {BACKBONE_FILE: backbone.feature_graph(backbone.onnx_bytes()).SerializeToString()}
 
     def onnx_front(self):
         """The network without its ImageNet classifier, then the division by the length: the
         framed square's tensor (``image``) in, this spec's vector (``vector``) out."""
-        import onnx
         from onnx import TensorProto, helper
 
-        net = onnx.load_from_string(backbone.onnx_bytes())
+        net = backbone.feature_graph(backbone.onnx_bytes())
         graph = net.graph
-        imagenet = [n for n in graph.node if backbone.LOGITS_NAME in n.output]
-        dropped = {name for n in imagenet for name in n.input} - {backbone.FEATURES_NAME}
-        kept_nodes = [n for n in graph.node if n not in imagenet]
-        kept_weights = [w for w in graph.initializer if w.name not in dropped]
-        del graph.node[:], graph.initializer[:], graph.output[:]
-        graph.node.extend([*kept_nodes,  # length = max(sqrt(sum(x^2)), 1e-12), as ``unit`` divides
-                           helper.make_node("ReduceL2", [backbone.FEATURES_NAME], ["length"], axes=[1], keepdims=1),
-                           helper.make_node("Max", ["length", "min_length"], ["safe_length"]),
-                           helper.make_node("Div", [backbone.FEATURES_NAME, "safe_length"], ["vector"])])
-        graph.initializer.extend([*kept_weights, helper.make_tensor("min_length", TensorProto.FLOAT, [], [1e-12])])
+        graph.node.extend([  # length = max(sqrt(sum(x^2)), 1e-12), as ``unit`` divides
+            helper.make_node("ReduceL2", [backbone.FEATURES_NAME], ["length"], axes=[1], keepdims=1),
+            helper.make_node("Max", ["length", "min_length"], ["safe_length"]),
+            helper.make_node("Div", [backbone.FEATURES_NAME, "safe_length"], ["vector"])])
+        graph.initializer.append(helper.make_tensor("min_length", TensorProto.FLOAT, [], [1e-12]))
+        del graph.output[:]
         graph.output.append(helper.make_tensor_value_info("vector", TensorProto.FLOAT, ["N", backbone.FEATURE_DIM]))
         return net
 
