@@ -5,8 +5,10 @@ It starts studio in a subprocess with a project trained on photos of rock and pa
 mirrored, as the webcam stores them), opens Debian's Chromium (Playwright, headless) with a
 fake webcam playing those photos (3 s of rock, 3 s of paper, looping; see
 tests/browser/browser_kit.py), starts the webcam in one page, then in two, and prints a table.
+Each --recipe (default: the photo default, pretrained features, then the previous default,
+combined hand-made features) retrains the project while the server runs, then measures.
 
-    .venv/bin/python bench/live.py [--seconds 30] [--json]
+    .venv/bin/python bench/live.py [--seconds 30] [--recipe default --recipe combined] [--json]
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
+from accuracy import recipe_settings  # noqa: E402
 from browser_kit import (  # noqa: E402
     MARKERS,
     Server,
@@ -40,14 +44,15 @@ from browser_kit import (  # noqa: E402
 )
 
 from studio.model import training  # noqa: E402
+from studio.model.settings import TrainSettings  # noqa: E402
 from studio.samples.store import Store  # noqa: E402
 
 PHOTOS = ROOT / "tests" / "fixtures" / "rps"
 NAMES = {"red": "Rock", "blue": "Paper"}
 
 
-def prepare(work: Path) -> tuple[Path, Server]:
-    """The fake webcam video, and a server whose only project is trained on its photos."""
+def prepare(work: Path) -> tuple[Path, Server, object]:
+    """The fake webcam video, a server, and its only project, holding the video's photos."""
     rock, paper = (sorted((PHOTOS / c).iterdir())[:12] for c in ("rock", "paper"))
     y4m = make_y4m(work / "webcam.y4m", rock, paper)
     server = Server(work)
@@ -55,8 +60,7 @@ def prepare(work: Path) -> tuple[Path, Server]:
     for label, photos, marker in (("Rock", rock, MARKERS["red"]), ("Paper", paper, MARKERS["blue"])):
         for photo in photos:
             project.add_sample(label, np.ascontiguousarray(frame(photo, marker)[:, ::-1]))  # mirrored
-    training.train(project)
-    return y4m, server.start()
+    return y4m, server.start(), project
 
 
 def start_stream(page) -> None:
@@ -101,6 +105,7 @@ def measure(ctx, url: str, users: int, seconds: float) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=30, help="measuring time per scenario (default 30)")
+    ap.add_argument("--recipe", action="append", help="as bench/accuracy.py's --recipe (repeatable)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
     why = missing_tools()
@@ -112,10 +117,13 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="studio-live-"))
     server = None
     try:
-        y4m, server = prepare(work)
+        y4m, server, project = prepare(work)
+        rows = []
         with sync_playwright() as p:
             ctx = launch(p, y4m, work / "profile")
-            rows = [measure(ctx, server.url, users, args.seconds) for users in (1, 2)]
+            for recipe in args.recipe or ["default", "combined"]:
+                training.train(project, TrainSettings.from_dict({**project.settings(), **recipe_settings(recipe)}))
+                rows += [{"recipe": recipe, **measure(ctx, server.url, users, args.seconds)} for users in (1, 2)]
             ctx.close()
     finally:
         if server:
@@ -126,11 +134,12 @@ def main() -> int:
         return 0
     print(f"Live prediction, stream_every=0.1 s, {args.seconds:.0f} s per scenario "
           f"(server start {server.startup_s:.1f} s)")
-    print("| users | frames/s reaching the model, per user | video change -> label, median ms | p90 ms "
+    print("| recipe | users | frames/s reaching the model, per user | video change -> label, median ms | p90 ms "
           "| changes followed |")
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['users']} | {' / '.join(str(f) for f in r['fps_per_user'])} | {r['latency_median_ms']} | "
+        print(f"| {r['recipe']} | {r['users']} | {' / '.join(str(f) for f in r['fps_per_user'])} | "
+              f"{r['latency_median_ms']} | "
               f"{r['latency_p90_ms']} | {r['followed']} of {r['changes']} |")
     return 0
 
