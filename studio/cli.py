@@ -235,7 +235,7 @@ def _predictor(args):
     path = Path(args.project)
     if _is_export(path):
         return open_export(path, trust=args.trust)
-    return Predictor.from_project(_store(args).project(args.project))
+    return Predictor.from_project(_store(args).project(args.project), trust=args.trust)
 
 
 @command("predict", "predict the class of images with a project's (or an export's) model")
@@ -308,7 +308,7 @@ def cmd_export(args):
     from studio.export.bundle import export
     from studio.model import modelfile
     project = _store(args).project(args.project)
-    record = modelfile.load(project.model_dir)
+    record = modelfile.load(project.model_dir, trust=args.trust)
     imgs = None
     if args.with_images:
         imgs = [(c.label, c.folder, [s.path for s in project.samples(c.label)]) for c in project.classes()]
@@ -350,12 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
     label = (["label"], {"help": "class label"})
     as_json = (["--json"], {"action": "store_true", "help": "machine-readable output"})
     yes = (["--yes", "-y"], {"action": "store_true", "help": "do not ask for confirmation"})
-    trust = (["--trust"], {"action": "store_true", "help": "allow unpickling an export's model.joblib"})
+    trust = (["--trust"], {"action": "store_true", "help": "load a model studio would refuse because loading runs "
+                                                         "code stored in it: an export's model.joblib, or a project "
+                                                         "model this installation did not train"})
     add("serve", (["--host"], {"default": "127.0.0.1", "help": "address to listen on (default 127.0.0.1: this "
                                                            "machine only)"}),
         (["--port"], {"type": int, "default": 7860, "help": "port to listen on (default 7860)"}),
         (["--auth"], {"default": os.environ.get("STUDIO_AUTH"), "help": "user:password, or a file of them "
                                                                          "(default: $STUDIO_AUTH; none)"}),
+        (["--allow-host"], {"action": "append", "metavar": "NAME",
+                            "help": "also answer requests for this host name, e.g. a reverse proxy's "
+                                    "(repeatable; .example.org allows every name under it; names in "
+                                    "$STUDIO_ALLOW_HOSTS, comma-separated, are allowed too). Other names are "
+                                    "refused, so that web pages cannot reach studio by DNS rebinding"}),
         (["--exports"], {"default": None, "help": "export folder (default: $STUDIO_EXPORTS or ./exported)"}))
     add("projects", as_json)
     add("new", (["name"], {"help": "the new project's name"}),
@@ -415,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
         (["--format"], {"default": "joblib,skops,onnx", "help": "comma-separated: joblib, skops, onnx "
                                                                  "(default: all three)"}),
         (["--with-images"], {"action": "store_true", "help": "include the training samples (so the project "
-                                                           "can be rebuilt with 'studio import')"}))
+                                                           "can be rebuilt with 'studio import')"}), trust)
     return p
 
 

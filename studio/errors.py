@@ -40,3 +40,8 @@ class TrainingError(StudioError):
 
 class UnsafeFile(StudioError):
     """A model or archive studio refuses to open without explicit trust."""
+
+
+class UntrustedModel(UnsafeFile):
+    """A project model this installation did not sign (copied from elsewhere, or trained before studio
+    signed its models): loading it would run whatever code its pickle holds."""

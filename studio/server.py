@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import math
 import os
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+from studio import guard
 from studio.errors import StudioError
 from studio.samples import atomic
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 MAX_FILE_SIZE = "50mb"
+LOGIN_PATHS = ("/login", "/login/")
+ALLOW_HOSTS_ENV = "STUDIO_ALLOW_HOSTS"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def read_auth(value: str | None) -> list[tuple[str, str]] | None:
@@ -42,6 +56,137 @@ def exposure_warning(host: str, port: int, auth: list | None) -> str | None:
             "and delete your projects" + ("." if auth else "; protect it with --auth user:password."))
 
 
+def allowed_hosts(flags: list[str] | None, env: str | None = None) -> tuple[str, ...]:
+    """The names of ``STUDIO_ALLOW_HOSTS`` (comma-separated) and of every ``--allow-host``."""
+    env = os.environ.get(ALLOW_HOSTS_ENV) if env is None else env
+    return guard.allowed_names([env or "", *(flags or [])])
+
+
+class WebGuard:
+    """ASGI middleware around the whole of Gradio's app (its CORS middleware included): refuses
+    foreign Host names and writes from other sites' pages before Gradio sees them, keeps CORS
+    headers from answering another site's page, and holds back failed logins (``LoginThrottle``)."""
+
+    def __init__(self, app: ASGIApp, hosts: guard.HostPolicy, throttle: guard.LoginThrottle | None):
+        self.app, self.hosts, self.throttle = app, hosts, throttle
+        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._reported: set[str] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        method = scope.get("method", "GET") if scope["type"] == "http" else "WEBSOCKET"
+        scheme = scope.get("scheme", "http")
+        refusal = guard.check(self.hosts, method, scope.get("path", "/"), scheme, headers)
+        if refusal is not None:
+            self._report(refusal.message)
+            await _refuse(scope, send, refusal.status, refusal.message)
+            return
+        if guard.foreign_origin(scheme, headers):
+            send = _without_cors(send)
+        if self.throttle is not None and method == "POST" and scope.get("path") in LOGIN_PATHS:
+            await self._login(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One login attempt at a time per client address; a locked address gets 429, a wrong
+        password its answer only after the throttle's delay."""
+        assert self.throttle is not None
+        client = (scope.get("client") or ("unknown",))[0]
+        async with self._turn(client):
+            left = self.throttle.locked_for(client)
+            if left > 0:
+                await _refuse(scope, send, 429, self.throttle.lock_message(client),
+                              [(b"retry-after", str(math.ceil(left)).encode())])
+                return
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await self.app(scope, receive, hold)
+            status = held[0].get("status") if held and held[0]["type"] == "http.response.start" else None
+            if status == 200:
+                self.throttle.succeeded(client)
+            elif status == 400:  # Gradio's "Incorrect credentials"
+                delay = self.throttle.failed(client)
+                if delay:
+                    await asyncio.sleep(delay)
+            for message in held:
+                await send(message)
+
+    @asynccontextmanager
+    async def _turn(self, client: str) -> AsyncIterator[None]:
+        lock, users = self._turns.get(client) or (asyncio.Lock(), 0)
+        self._turns[client] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[client]
+            if users <= 1:
+                del self._turns[client]
+            else:
+                self._turns[client] = (lock, users - 1)
+
+    def _report(self, message: str) -> None:
+        """Say on stderr why requests are refused, once per reason, so that a user whose proxy
+        or bookmark is refused sees what to do without reading the browser's network panel."""
+        if message in self._reported or len(self._reported) >= 50:
+            return
+        self._reported.add(message)
+        print(message, file=sys.stderr, flush=True)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """Lower-case names; a header sent twice is joined with commas (two Hosts do not parse)."""
+    out: dict[str, str] = {}
+    for name, value in scope.get("headers", []):
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        out[key] = f"{out[key]},{text}" if key in out else text
+    return out
+
+
+async def _refuse(scope: Scope, send: Send, status: int, message: str,
+                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        return
+    body = (message + "\n").encode("utf-8")
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+        (b"x-content-type-options", b"nosniff"), *(extra or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _without_cors(send: Send) -> Send:
+    """``send``, minus every Access-Control-* header: Gradio's CORS middleware echoes any Origin
+    when the Host is not a loopback name, which would let another site's page read the answers."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [(k, v) for k, v in message.get("headers", [])
+                                  if not k.lower().startswith(b"access-control-")]
+        await send(message)
+
+    return wrapped
+
+
+def guarded_app(hosts: guard.HostPolicy, throttle: guard.LoginThrottle | None) -> Any:
+    """Gradio's app class with ``WebGuard`` outside all of its middleware, handed to ``launch``:
+    middleware added the usual way would sit inside Gradio's CORS middleware."""
+    from gradio.routes import App, ORJSONResponse
+
+    class GuardedApp(App):
+        def build_middleware_stack(self) -> ASGIApp:
+            return WebGuard(super().build_middleware_stack(), hosts, throttle)
+
+    return GuardedApp(default_response_class=ORJSONResponse)
+
+
 def serve(args: argparse.Namespace) -> None:
     """Build the app on the store in ``args.captures`` and serve it until interrupted."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -55,9 +200,16 @@ def serve(args: argparse.Namespace) -> None:
     if left:
         print(f"studio: removed {len(left)} unfinished temporary file{'s' if len(left) != 1 else ''} "
               "left by an earlier crash", file=sys.stderr)
+    hosts = guard.HostPolicy.for_server(args.host, allowed_hosts(getattr(args, "allow_host", None)))
     warning = exposure_warning(args.host, args.port, auth)
     if warning:
         print(warning, file=sys.stderr)
+    if hosts.any_host:
+        print("Warning: --allow-host '*': studio answers any host name, so a web page you visit can reach it "
+              "by DNS rebinding; name the hosts instead.", file=sys.stderr)
+    elif hosts.allowed:
+        print(f"studio: also answering for {', '.join(hosts.allowed)}", file=sys.stderr)
+    throttle = guard.LoginThrottle() if auth else None
 
     from PIL import Image
 
@@ -72,6 +224,9 @@ def serve(args: argparse.Namespace) -> None:
     demo = build(Store(captures), exports)
     demo.queue(default_concurrency_limit=4)
     print(f"studio: projects in {captures}, exports in {exports}", flush=True)
-    demo.launch(server_name=args.host, server_port=args.port, auth=auth, max_file_size=MAX_FILE_SIZE,
+    # No SSR front (Node) and no static-file workers: every request must pass through the guard.
+    demo.launch(server_name=args.host, server_port=args.port, auth=guard.Credentials(auth) if auth else None,
+                auth_message=throttle.rule() if throttle else None, max_file_size=MAX_FILE_SIZE,
                 allowed_paths=[str(captures), str(exports)], footer_links=[], run_history=False,
-                enable_monitoring=False, show_error=False, **launch_options())
+                enable_monitoring=False, show_error=False, ssr_mode=False, num_workers=0,
+                _app=guarded_app(hosts, throttle), **launch_options())

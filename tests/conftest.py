@@ -26,6 +26,16 @@ def data_set(name: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def config_folder(tmp_path_factory):
+    """One installation secret for the whole session, never the user's own: models trained in one
+    test (or in a CLI or server subprocess, which inherit STUDIO_CONFIG) load in the next."""
+    with pytest.MonkeyPatch.context() as mp:
+        folder = tmp_path_factory.mktemp("config")
+        mp.setenv("STUDIO_CONFIG", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def store(tmp_path):
     from studio.samples.store import Store

@@ -60,9 +60,10 @@ def make_tm(path: Path, classes: dict[str, list[Path]], appdata: dict | None = N
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment for a subprocess: no studio variables, no PYTHONPATH, no colour."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("STUDIO_") and k not in ("PYTHONPATH", "PYTHONSTARTUP")}
+    """The environment for a subprocess: no studio variables but the session's installation secret
+    (STUDIO_CONFIG), no PYTHONPATH, no colour."""
+    env = {k: v for k, v in os.environ.items() if k == "STUDIO_CONFIG"
+           or (not k.startswith("STUDIO_") and k not in ("PYTHONPATH", "PYTHONSTARTUP"))}
     env.update(PYTHONIOENCODING="utf-8", **extra)
     return env
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from studio.errors import StudioError, UnsafeFile
 from studio.export.bundle import export
-from studio.model import modelfile
+from studio.model import modelfile, signing
 from studio.model.predictor import Predictor
 from studio.model.settings import TrainSettings
 from studio.model.training import train
@@ -144,6 +144,12 @@ def pointer(trained_store):
     path.write_bytes(original)
 
 
+def resigned(meta: dict) -> str:
+    """``meta`` signed with this installation's secret, as another studio version here would have
+    written it (an edit studio did not sign is refused before anything else: test_model_trust.py)."""
+    return json.dumps({**meta, "signature": signing.sign(meta)})
+
+
 EDITS = {  # what another studio version, or a hand edit, could leave in model.json
     "format 2": (lambda m: m.update(format=2), "format 2"),
     "no format": (lambda m: m.pop("format"), "format None"),
@@ -167,7 +173,7 @@ def test_a_model_from_another_version_or_spec_is_refused_clearly(trained_store, 
     change, says = EDITS[edit]
     meta = json.loads(pointer.read_text())
     change(meta)
-    pointer.write_text(json.dumps(meta))
+    pointer.write_text(resigned(meta))
     with pytest.raises(StudioError, match="(?i)train the model again|does not know") as e:
         Predictor.from_project(project)
     assert says in str(e.value)
@@ -180,7 +186,7 @@ def test_cli_refuses_an_edited_model_json_in_one_line(trained_store, pointer):
     for change in (lambda m: m.update(format=2), lambda m: m["spec"].update(size=32)):
         edited = json.loads(json.dumps(meta))
         change(edited)
-        pointer.write_text(json.dumps(edited))
+        pointer.write_text(resigned(edited))
         err = one_line_error(run_cli("predict", "rps", image, captures=store.root, check=False))
         assert "Train the model again" in err or "train the model again" in err, err
 
@@ -225,7 +231,7 @@ def test_a_model_this_scikit_learn_cannot_read_is_a_message(trained_store, point
     (project.model_dir / meta["file"]).write_bytes(data)
     meta["sha256"] = hashlib.sha256(data).hexdigest()
     meta["versions"]["scikit-learn"] = "2.9"
-    pointer.write_text(json.dumps(meta))
+    pointer.write_text(resigned(meta))
     with pytest.raises(StudioError, match=r"written with scikit-learn 2\.9 and cannot be read"):
         modelfile.load(project.model_dir)
 

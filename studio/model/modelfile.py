@@ -1,9 +1,10 @@
-"""A trained model saved inside its project, and loaded back only if studio wrote it.
+"""A trained model saved inside its project, and loaded back only if this installation wrote it.
 
-``model/model.json`` names the current ``model-<id>.joblib`` and its SHA-256. A new model
-is written beside the old one and the pointer switched atomically, so a crash mid-save
-leaves the previous model working. A joblib file whose hash does not match is refused,
-never unpickled.
+``model/model.json`` names the current ``model-<id>.joblib`` and its SHA-256, signed with this
+installation's secret (``signing``). A new model is written beside the old one and the pointer
+switched atomically, so a crash mid-save leaves the previous model working. A model whose
+signature does not verify (a project copied from elsewhere), or whose joblib file does not match
+its hash, is refused, never unpickled.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import numpy as np
 import sklearn
 
 from studio import __version__
-from studio.errors import NotFound, StudioError, UnsafeFile
+from studio.errors import NotFound, StudioError, UnsafeFile, UntrustedModel
 from studio.features import registry
 from studio.features.spec import FeatureSpec
+from studio.model import signing
 from studio.model.metrics import Metrics
 from studio.samples import atomic
 
@@ -68,10 +70,11 @@ def save(folder: Path, record: ModelRecord) -> Path:
     folder = Path(folder)
     data = dumps(record.estimator)
     name = f"model-{record.id}.joblib"
+    pointer = {**record.info(), "file": name, "sha256": hashlib.sha256(data).hexdigest()}
+    pointer["signature"] = signing.sign(pointer)  # before any write: without a secret, the old model stays
     atomic.write_bytes(folder / name, data)
     previous = _pointer(folder)
-    atomic.write_json(folder / POINTER, {**record.info(), "file": name,
-                                         "sha256": hashlib.sha256(data).hexdigest()})
+    atomic.write_json(folder / POINTER, pointer)
     if previous and previous.get("file") not in (None, name):
         (folder / previous["file"]).unlink(missing_ok=True)
     return folder / name
@@ -97,8 +100,9 @@ def info(folder: Path) -> dict:
     return meta
 
 
-def load(folder: Path) -> ModelRecord:
-    """Load the project's model, refusing files that studio did not write."""
+def load(folder: Path, trust: bool = False) -> ModelRecord:
+    """Load the project's model, refusing one this installation did not sign unless ``trust`` (the
+    CLI's --trust: the user knows where it came from), and files that do not match their hash."""
     folder = Path(folder)
     meta = info(folder)
     if meta.get("format") != FORMAT:
@@ -108,6 +112,8 @@ def load(folder: Path) -> ModelRecord:
     if missing or not isinstance(meta.get("file"), str) or not isinstance(meta.get("labels"), list):
         raise StudioError(f"{folder / POINTER} is damaged (missing or wrong: {', '.join(missing) or 'file, labels'}); "
                           "train the model again.")
+    if not trust and not signing.verifies(meta):
+        raise UntrustedModel(_untrusted(folder, meta))
     file = folder / Path(meta["file"]).name
     try:
         data = file.read_bytes()
@@ -125,3 +131,12 @@ def load(folder: Path) -> ModelRecord:
     return ModelRecord(estimator, meta["labels"], registry.from_json(meta["spec"]), meta.get("settings", {}),
                        Metrics.from_json(meta.get("metrics")),
                        meta.get("project", ""), meta.get("created", ""), meta.get("versions", {}), meta["id"])
+
+
+def _untrusted(folder: Path, meta: dict) -> str:
+    """Why the model in ``folder`` is not loaded, and what to do."""
+    why = ("it carries no signature: copied with its project from elsewhere, or trained before studio signed "
+           "its models" if "signature" not in meta else "its signature does not match this installation's secret")
+    return (f"The model in {folder} was not made by this studio installation ({why}), and loading a model runs "
+            "code stored in it: retrain to use it here, or pass --trust on the command line if you know where "
+            "it came from.")

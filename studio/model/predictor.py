@@ -36,8 +36,9 @@ class Predictor:
         self._rank = sorted(range(len(self.labels)), key=lambda i: self._order[i])
 
     @classmethod
-    def from_project(cls, project: Project) -> Predictor:
-        record = modelfile.load(project.model_dir)
+    def from_project(cls, project: Project, trust: bool = False) -> Predictor:
+        """The project's model; ``trust`` loads one this installation did not sign (see ``modelfile.load``)."""
+        record = modelfile.load(project.model_dir, trust)
         return cls(record.estimator, record.labels, record.spec, record.info())
 
     @classmethod

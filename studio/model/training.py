@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 from studio.errors import TrainingError
 from studio.features.cache import FeatureCache
 from studio.kinds import PHOTO, Kind
-from studio.model import modelfile
+from studio.model import modelfile, signing
 from studio.model.estimators import make_estimator
 from studio.model.evaluation import score
 from studio.model.metrics import Metrics
@@ -164,6 +164,7 @@ def train(project: Project, settings: TrainSettings | None = None,
     classes = [c for c in project.classes() if c.enabled]
     kind = project.kind
     check_counts({c.label: c.count for c in classes}, project.name, kind)
+    signing.secret()  # a config folder where the secret cannot be made fails now, not after the fit
     labels = [c.label for c in classes]
     samples = [s for c in classes for s in project.samples(c.label)]
     y = np.array([s.label for s in samples], dtype=object)

@@ -15,7 +15,8 @@ from studio.model.metrics import Metrics, Scores
 from studio.model.settings import head_of
 
 from .common import Page, Studio, esc, guard
-from .train import model_info, settings_of
+from .predictors import UNTRUSTED
+from .train import made_here, model_info, settings_of
 
 # A click on a cell sends its row and column to the server.
 CELL_CLICK_JS = """
@@ -135,8 +136,8 @@ def listen(st: Studio, page: Page, hood: Hood) -> None:
         p = st.project_or_none(folder)
         info = model_info(p)
         hidden = [gr.Gallery(visible=False), "", gr.ScatterPlot(visible=False)]
-        if info is None:
-            text = empty(p.kind.nouns) if p is not None else empty()
+        if not made_here(info):
+            text = UNTRUSTED if info is not None else empty(p.kind.nouns) if p is not None else empty()
             return [gr.Accordion(open=False), text, "", "", gr.Row(visible=False), None, None, *hidden]
         kind, nouns = p.kind, p.kind.nouns
         m = Metrics.from_json(info.get("metrics"))
@@ -164,7 +165,7 @@ def listen(st: Studio, page: Page, hood: Hood) -> None:
     def cell(folder: str, evt: gr.EventData):
         p = st.project(folder)
         info = model_info(p)
-        if info is None:
+        if not made_here(info):
             return gr.skip(), gr.skip()
         labels, test = info["labels"], Metrics.from_json(info.get("metrics")).test
         i, j = int(evt.row), int(evt.col)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from studio.errors import UntrustedModel
 from studio.model import modelfile
 from studio.model.predictor import Predictor
 from studio.samples.store import Project
+
+UNTRUSTED = ("This project's model was not made by this studio installation, and opening a model runs code "
+             "stored in it: retrain to use it here.")
 
 
 class Predictors:
@@ -22,7 +26,8 @@ class Predictors:
         self._cache: dict[Path, tuple[tuple[int, int], str, Predictor]] = {}
 
     def get(self, project: Project) -> Predictor | None:
-        """The project's current model, or None when it has none yet; StudioError when it is damaged."""
+        """The project's current model, or None when it has none yet; StudioError when it is damaged,
+        UntrustedModel (in the page's words) when this installation did not make it."""
         pointer = project.model_dir / modelfile.POINTER
         try:
             st = pointer.stat()
@@ -37,7 +42,10 @@ class Predictors:
             if hit and hit[0] == stamp:
                 return hit[2]
             model_id = modelfile.info(project.model_dir).get("id", "")
-            predictor = hit[2] if hit and hit[1] == model_id else Predictor.from_project(project)
+            try:
+                predictor = hit[2] if hit and hit[1] == model_id else Predictor.from_project(project)
+            except UntrustedModel:  # the CLI's wording names --trust, which the page does not offer
+                raise UntrustedModel(UNTRUSTED) from None
             self._cache[project.path] = (stamp, model_id, predictor)
             return predictor
 

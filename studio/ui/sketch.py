@@ -89,7 +89,7 @@ def listen(st: Studio, page: Page, ui: SketchPage) -> None:
         wanted = query.get("class", "")
         value = next((k.folder for k in classes if k.folder == wanted), classes[0].folder if classes else None)
         return (gr.Radio(choices=[(k.label, k.folder) for k in classes], value=value), counts_text(p),
-                train.summary(train.model_info(p), p.kind))
+                train.status(p))
 
     wire_loader(st, page, ROUTE, ui.choose, opened, [ui.target, ui.counts, ui.status])
 

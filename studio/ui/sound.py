@@ -187,7 +187,7 @@ def listen(st: Studio, page: Page, ui: SoundPage) -> None:
     def opened(p: Project | None, _query: Mapping[str, str]) -> tuple[str]:
         if p is None:
             return ("No sound project yet: [create one](/) (kind *Sounds*).",)
-        return (train.summary(train.model_info(p), p.kind),)
+        return (train.status(p),)
 
     wire_loader(st, page, ROUTE, ui.choose, opened, [ui.train_status])
     wire_add_class(st, page, ui.add_class)

@@ -11,12 +11,13 @@ from gradio.components import Component
 from studio.errors import StudioError
 from studio.features import registry
 from studio.kinds import Kind
-from studio.model import modelfile, training
+from studio.model import modelfile, signing, training
 from studio.model.metrics import Metrics
 from studio.model.settings import MODELS, TrainSettings
 from studio.samples.store import Project
 
 from .common import Page, Studio, esc, guard
+from .predictors import UNTRUSTED
 
 FEATURES = [(spec.title, name) for name, spec in registry.SPECS.items()]
 FIELDS = ("model", "features", "size", "color", "augment", "epochs", "batch_size", "learning_rate", "hidden", "C", "k")
@@ -91,6 +92,12 @@ def model_info(p: Project | None) -> dict | None:
     return modelfile.info(p.model_dir) if p is not None and modelfile.exists(p.model_dir) else None
 
 
+def made_here(info: dict | None) -> bool:
+    """Whether the page may show (and predict with) this model: one that came with a copied project
+    is not this installation's, and its figures are not studio's to vouch for."""
+    return info is not None and signing.verifies(info)
+
+
 def summary(info: dict | None, kind: Kind) -> str:
     """One line about a trained model, for the status under a Train button."""
     if not info:
@@ -99,6 +106,12 @@ def summary(info: dict | None, kind: Kind) -> str:
     score = (f"test accuracy **{m.test.accuracy:.0%}** on {esc(m.held_back(kind.noun, kind.nouns))}"
              if m.test.accuracy is not None else f"no {kind.nouns} held back for testing (add more per class)")
     return f"Model {info.get('id', '')}: trained in {m.seconds:.1f} s, {score}."
+
+
+def status(p: Project) -> str:
+    """The summary of the project's stored model, or why the page will not use it."""
+    info = model_info(p)
+    return UNTRUSTED if info is not None and not made_here(info) else summary(info, p.kind)
 
 
 def wire_button(st: Studio, page: Page, button: gr.Button, status: gr.Markdown,
@@ -142,7 +155,7 @@ def listen(st: Studio, page: Page, panel: TrainPanel) -> None:
         p = st.project_or_none(folder)
         if p is None:
             return [*values_of(TrainSettings()), ""]
-        return [*feature_choices(values_of(settings_of(p)), p), summary(model_info(p), p.kind)]
+        return [*feature_choices(values_of(settings_of(p)), p), status(p)]
 
     project.change(on_project, [project], [*widgets, panel.status])
 
