@@ -34,17 +34,32 @@ def test_the_spec_is_the_networks_own_size_and_framing():
     assert LOGISTIC.spec_for(PHOTO) == PretrainedSpec() and LOGISTIC.spec_for(SKETCH).framing == "sketch"
     spec = PretrainedSpec()
     assert registry.from_json(json.loads(json.dumps(spec.to_json()))) == spec
-    assert spec.vector_length == 1280 and spec.needs() == ["numpy", "pillow", "onnxruntime"]
+    assert spec.vector_length == spec.vector_size == 4 * 1280 + 192
+    assert spec.needs() == ["numpy", "pillow", "onnxruntime"]
     edited = {**spec.to_json(), "network": "efficientnet-lite0-0000000000000000"}
     with pytest.raises(Exception, match="Pretrained features are those of"):
         registry.from_json(edited)
+    with pytest.raises(Exception, match="pooled by grid or mean"):
+        registry.from_json({**spec.to_json(), "pooling": "max"})
+
+
+def test_models_from_before_the_grid_keep_their_mean_pooling():
+    old = {k: v for k, v in PretrainedSpec().to_json().items() if k != "pooling"}  # model.json as written then
+    spec = registry.from_json(old)
+    assert spec.pooling == "mean" and spec.vector_length == 1280
+    rgb = np.asarray(images.load(fixture_images("face_mask", "with_mask", 1)[0]))
+    from studio.features import backbone, image_kernel
+
+    square = image_kernel.framed(rgb, spec.json)
+    mean = backbone.features(square[None])[0]
+    assert np.allclose(spec.vector(rgb), mean / np.linalg.norm(mean), atol=1e-6), "the old vectors, unchanged"
 
 
 def test_features_are_unit_vectors_and_mirror_images_differ():
     spec = PretrainedSpec()
     rgb = np.asarray(images.load(fixture_images("face_mask", "with_mask", 1)[0]))
     plain, mirror = spec.vector(rgb), spec.vector(rgb, "mirror")
-    assert plain.shape == (1280,) and plain.dtype == np.float32
+    assert plain.shape == (spec.vector_size,) and plain.dtype == np.float32
     assert np.linalg.norm(plain) == pytest.approx(1.0, abs=1e-5)
     assert not np.array_equal(plain, mirror) and float(plain @ mirror) > 0.8
 

@@ -20,6 +20,7 @@ import collections
 import hashlib
 import importlib.metadata
 import io
+import json
 import math
 import os
 import pickle
@@ -58,7 +59,9 @@ LOGITS_NAME = "logits"
 OPSET = 17  # modest, so that onnxruntime-node 1.30 runs it too
 IR_VERSION = 8  # the IR that goes with opset 17
 BN_EPS = 1e-3  # TensorFlow's batch-norm epsilon, kept by the converted checkpoint
-FORMAT_VERSION = 1  # bump when build_onnx changes: cached graphs of other versions are rebuilt
+FORMAT_VERSION = 2  # bump when build_onnx changes: cached graphs of other versions are rebuilt
+# metadata_props naming inner tensors that feature kinds pool: each block's output (JSON list), the head's map
+BLOCKS_PROP, HEAD_MAP_PROP = "block_outputs", "head_map"
 
 # (repeats, kernel, first stride, expand ratio, output channels) per stage: EfficientNet-B0 without
 # squeeze-excitation, ReLU6 activations, fixed stem (32) and head (1280): "Lite0"
@@ -365,6 +368,7 @@ class _GraphBuilder:
         self.init("six", np.array(6.0))
         x, size = self.conv_bn(INPUT_NAME, INPUT_SIZE, "_conv_stem", "_bn0", 2)
         channels, b = STEM_CHANNELS, 0
+        blocks: list[str] = []
         for repeats, kernel, first_stride, expand, out_channels in STAGES:
             for r in range(repeats):
                 p = f"_blocks.{b}"
@@ -382,6 +386,7 @@ class _GraphBuilder:
                 if stride == 1 and channels == out_channels:
                     y = self.node("Add", [y, x])
                 x, size, channels, b = y, new_size, out_channels, b + 1
+                blocks.append(x)
         x, _ = self.conv_bn(x, size, "_conv_head", "_bn1", 1)
         pooled = self.node("GlobalAveragePool", [x])
         self.nodes.append(h.make_node("Flatten", [pooled], [FEATURES_NAME], name="flatten_features", axis=1))
@@ -400,7 +405,8 @@ class _GraphBuilder:
                              producer_name="studio", producer_version=str(FORMAT_VERSION),
                              doc_string=f"{SOURCE}. Licence: {LICENCE}. Input: RGB {INPUT_SIZE}x{INPUT_SIZE}, NCHW, "
                                         f"(x - {INPUT_MEAN:g}) / {INPUT_STD:g}.")
-        h.set_model_props(model, {"source": SOURCE, "licence": LICENCE, "source_sha256": SOURCE_SHA256})
+        h.set_model_props(model, {"source": SOURCE, "licence": LICENCE, "source_sha256": SOURCE_SHA256,
+                                  BLOCKS_PROP: json.dumps(blocks), HEAD_MAP_PROP: x})
         return model
 
 
@@ -489,7 +495,7 @@ _session: Any = None
 _session_lock = threading.Lock()
 
 
-def _new_session(data: bytes) -> Any:
+def new_session(data: bytes) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -507,11 +513,11 @@ def session() -> Any:
     with _session_lock:
         if _session is None:
             try:
-                _session = _new_session(onnx_bytes())
+                _session = new_session(onnx_bytes())
             except StudioError:
                 raise
             except Exception:  # onnxruntime raises its own exception types for a graph it cannot load
-                _session = _new_session(onnx_bytes(rebuild=True))
+                _session = new_session(onnx_bytes(rebuild=True))
         return _session
 
 

@@ -54,7 +54,7 @@ def from_json(data: Any) -> FeatureSpec:
         spec = SPECS[data["kind"]].from_fields(data).checked()
     except (ValueError, TypeError) as e:
         raise refuse(data, str(e)) from None
-    want = spec.to_json()
+    want, data = spec.to_json(), {**spec.legacy, **data}
     odd = sorted(k for k in set(want) | set(data) if data.get(k) != want.get(k))
     if odd:
         raise refuse(data, f"{', '.join(odd)} differ{'s' if len(odd) == 1 else ''} from what this studio computes")

@@ -45,6 +45,7 @@ class FeatureSpec:
     node: ClassVar[bool] = True  # predict.mjs (the Node.js twin of the kernels) computes it
     batch: ClassVar[int] = 1  # samples per ``vectors`` call; above 1 (a network) the cache also uses every core
     svc: ClassVar[dict[str, float]] = {}  # the RBF SVC's "gamma" and "calibration_folds", if not the defaults
+    legacy: ClassVar[dict[str, Any]] = {}  # fields older model files lack, with the value they meant
 
     # ---- JSON -------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -64,7 +65,7 @@ class FeatureSpec:
         unknown = sorted(set(data) - known - {"kind"})
         if unknown:
             raise ValueError(f"unknown field(s) {', '.join(unknown)}")
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in {**cls.legacy, **data}.items() if k in known})
 
     def key(self) -> str:
         """A stable text form of the spec (feature caches are keyed by it)."""
