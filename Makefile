@@ -1,29 +1,37 @@
 # One command to run the app, one to run every test; both set everything up on a fresh machine.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
+PORT ?= 7860
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+# The app needs requirements.txt only; the tests add requirements-dev.txt (pytest, Playwright, ruff).
+APP_STAMP := $(VENV)/.installed-app
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint bench system
 
-run: $(STAMP)
-	$(VENV)/bin/studio serve
+run: $(APP_STAMP)
+	$(VENV)/bin/studio serve --port $(PORT)
 
-test: $(STAMP) system
+test: $(DEV_STAMP) system
 	$(PY) -m ruff check studio tests bench
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(PY) -m ruff check studio tests bench
 
-bench: $(STAMP)
+bench: $(APP_STAMP)
 	$(PY) bench/accuracy.py
 	$(PY) bench/latency.py
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(APP_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
-	touch $(STAMP)
+	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -e .
+	touch $(APP_STAMP)
+
+$(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
+	touch $(DEV_STAMP)
 
 # Debian's Chromium (driven by Playwright, never downloaded), ffmpeg (fake webcam video, MP3/OGG
 # decoding), sox and espeak-ng (test sounds), and Node.js with npm (the exported predict.mjs) for the tests.

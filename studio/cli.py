@@ -11,10 +11,11 @@ import warnings
 from pathlib import Path
 
 from studio import __version__
-from studio.errors import StudioError
+from studio.errors import BadSample, DiskFull, StudioError, disk_full
 from studio.features import registry
-from studio.kinds import KINDS
+from studio.kinds import KINDS, Kind
 from studio.model.settings import MODELS, TrainSettings, head_of
+from studio.progress import TextProgress
 
 COMMANDS = {}
 
@@ -117,16 +118,20 @@ def cmd_add(args):
     if args.split or args.keep_silence:
         return _add_recordings(project, args)
     report = add_files(project, args.label, [Path(f) for f in args.files])
+    if not report.added:  # one line, the error: no summary of nothing before it
+        said = f"skipped {report.skipped_text()}" if report.skipped else \
+            f"no {project.kind.nouns} in {', '.join(args.files)}"
+        if len(report.skipped) == 1:
+            name, why = report.skipped[0]
+            said = f"{Path(name).name or name} is {why}"
+        raise StudioError(f"No {project.kind.noun} was added to {project.class_info(args.label).label!r}: "
+                          f"{said}. Give {project.kind.noun} files, or zips of them.")
     print(report.summary())
-    if not report.added:
-        raise StudioError(f"No {project.kind.noun} was added: "
-                          + "; ".join(f"{n} ({why})" for n, why in report.skipped[:5]))
 
 
 def _add_recordings(project, args) -> None:
     """Each file cut into clips: around its sounds, or (--keep-silence, and for a background-noise
     class) all of it."""
-    from studio.errors import BadSample
     label = project.class_info(args.label).label
     added, skipped = 0, []
     for f in args.files:
@@ -136,10 +141,10 @@ def _add_recordings(project, args) -> None:
         except BadSample as e:
             skipped.append(str(e))
     noun = project.kind.noun
+    if not added:  # one line, the error, naming each file's problem
+        raise StudioError(f"No {noun} was added to {label!r}: " + " ".join(skipped))
     print(f"Added {added} {noun}(s) to {label!r}." + (f" Skipped {len(skipped)} file(s): " + "; ".join(skipped)
                                                       if skipped else ""))
-    if not added:
-        raise StudioError(f"No {noun} was added.")
 
 
 @command("samples", "list the samples (images or clips) of a project or class")
@@ -186,15 +191,15 @@ def cmd_train(args):
         augment=_switch(args.no_augment, args.augment, "--no-augment", "--augment"))
     settings.spec_for(project.kind)  # refuse impossible feature settings before remembering them
     project.set_settings(settings.to_dict())
-    last = [-1]
-
-    def progress(i, n, msg):
-        pct = int(100 * i / max(n, 1))
-        if pct // 10 != last[0] and not args.quiet:
-            last[0] = pct // 10
-            print(f"{pct:3d}% {msg}", file=sys.stderr)
-    record = train(project, settings, progress)
+    progress = None if args.quiet else TextProgress()
+    try:
+        record = train(project, settings, progress)
+    finally:
+        if progress:
+            progress.close()
     m = record.metrics
+    if m.skipped:
+        print(f"studio: warning: {m.left_out(project.kind.noun, project.kind.nouns)}", file=sys.stderr)
     test = m.test.to_json()
     summary = {"model": settings.head, "features": record.spec.to_json(), "accuracy": test["accuracy"],
                "n_train": m.n_train, "n_test": m.n_test, "per_class": test["per_class"],
@@ -240,15 +245,16 @@ def _predictor(args):
 
 @command("predict", "predict the class of images with a project's (or an export's) model")
 def cmd_predict(args):
-    from studio.errors import BadImage
+    from studio import kinds
     from studio.model.predictor import format_line
     predictor = _predictor(args)
+    kind = kinds.for_spec(predictor.spec)
     rows, failed = [], 0
     for f in args.images:
         try:
-            conf = predictor.predict(Path(f))
-        except BadImage as e:
-            print(f"{f}: {e}", file=sys.stderr)
+            conf = predictor.predict(_input_file(Path(f), kind))
+        except BadSample as e:  # this file's, said as any mistake is; the other files are still predicted
+            print(f"studio: error: {e}", file=sys.stderr)
             failed += 1
             continue
         label, _ = predictor.top_of(conf)
@@ -259,6 +265,16 @@ def cmd_predict(args):
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     if failed:
         sys.exit(1)
+
+
+def _input_file(path: Path, kind: Kind) -> Path:
+    """``path`` if it may be a file to predict; BadSample saying what to give instead."""
+    if path.is_dir():
+        raise BadSample(f"{path} is a folder; give {kind.noun} files (to score a folder of class folders, "
+                        "use 'studio evaluate').")
+    if not path.exists():
+        raise BadSample(f"{path} does not exist; check the path.")
+    return path
 
 
 @command("evaluate", "score a project's model on a labelled folder (one sub-folder per class)")
@@ -305,15 +321,19 @@ def cmd_evaluate(args):
 
 @command("export", "export a project's model to a folder and zip")
 def cmd_export(args):
-    from studio.export.bundle import export
+    from studio.export.bundle import default_out, export
+    from studio.export.formats import DEFAULT_FORMATS  # the page ticks the same ones
     from studio.model import modelfile
+    from studio.samples import atomic
     project = _store(args).project(args.project)
     record = modelfile.load(project.model_dir, trust=args.trust)
     imgs = None
     if args.with_images:
         imgs = [(c.label, c.folder, [s.path for s in project.samples(c.label)]) for c in project.classes()]
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    result = export(record, Path(args.out) if args.out else None, formats, imgs)
+    formats = [f.strip() for f in args.format.split(",") if f.strip()] if args.format else list(DEFAULT_FORMATS)
+    out = Path(args.out) if args.out else default_out()
+    with atomic.on_disk(out):
+        result = export(record, out, formats, imgs)
     print(f"Exported to {result.folder}\nZip: {result.zip_path}")
 
 
@@ -390,8 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("remove", proj, label, (["sample"], {"help": "sample file name (see 'studio samples')"}))
     add("import", proj, (["source"], {"help": "a folder with one sub-folder per class, a .zip of one, a .tm "
                                              "file, or a studio export made with --with-images"}),
-        (["--kind"], {"choices": list(KINDS), "default": next(iter(KINDS)),
-                      "help": "the kind of a project the import creates (default: photo)"}))
+        (["--kind"], {"choices": list(KINDS),
+                      "help": "the kind of a project the import creates (default: what the files are: "
+                              "sound files make a sound project, images a photo project)"}))
     add("save", proj, (["file"], {"help": "FILE.tm or FILE.zip"}),
         (["--force"], {"action": "store_true", "help": "replace FILE if it exists"}))
     add("train", proj, (["--model"], {"choices": list(MODELS), "help": "the estimator (default svc; remembered)"}),
@@ -413,14 +434,15 @@ def build_parser() -> argparse.ArgumentParser:
         (["--seed"], {"type": int, "help": "random seed of the held-back split and the model (default 0)"}),
         (["--test-fraction"], {"type": float, "help": "share of each class held back for testing, 0 to 0.5 "
                                                       "(default 0.15)"}),
-        (["--quiet", "-q"], {"action": "store_true", "help": "no progress lines on stderr"}), as_json)
+        (["--quiet", "-q"], {"action": "store_true", "help": "no progress on stderr (a bar on a terminal, a few "
+                                                           "lines otherwise)"}), as_json)
     add("predict", (["project"], {"help": "project name, or an export folder or zip"}),
         (["images"], {"nargs": "+", "help": "image files (sound files for a sound model)"}), as_json, trust)
     add("evaluate", (["project"], {"help": "project name, or an export folder or zip"}),
         (["folder"], {"help": "a folder with one sub-folder per class, named like the classes"}), as_json, trust)
     add("export", proj, (["--out"], {"help": "export folder (default: $STUDIO_EXPORTS or ./exported)"}),
-        (["--format"], {"default": "joblib,skops,onnx", "help": "comma-separated: joblib, skops, onnx "
-                                                                 "(default: all three)"}),
+        (["--format"], {"help": "comma-separated: joblib, skops, onnx (default: all three, as the page "
+                                "ticks them)"}),
         (["--with-images"], {"action": "store_true", "help": "include the training samples (so the project "
                                                            "can be rebuilt with 'studio import')"}), trust)
     return p
@@ -455,7 +477,9 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except OSError as e:  # a folder that cannot be written, a disk that is full: the user's to fix
-        print(f"studio: error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
+        text = DiskFull(e.filename or args.captures) if disk_full(e) else \
+            f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
+        print(f"studio: error: {text}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

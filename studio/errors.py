@@ -1,5 +1,9 @@
 """Domain errors, raised in the core and translated at the edges (CLI, UI)."""
 
+import errno
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # a full disk, or the user's quota on it
+
 
 class StudioError(Exception):
     """A mistake the user can fix; the message says what was wrong and what to do."""
@@ -45,3 +49,19 @@ class UnsafeFile(StudioError):
 class UntrustedModel(UnsafeFile):
     """A project model this installation did not sign (copied from elsewhere, or trained before studio
     signed its models): loading it would run whatever code its pickle holds."""
+
+
+class DiskFull(StudioError):
+    """A write that found no space left on its disk: what was being written was removed, so the
+    folder holds what it held before (or, for a batch, the samples stored before the disk filled)."""
+
+    def __init__(self, where: object, done: str = ""):
+        super().__init__(
+            f"The disk holding {where} is full (No space left on device){done}; nothing half-written was left "
+            "there. Free some space on that disk (old exports, projects you no longer need) or move the folder "
+            "to a disk with room (--captures / STUDIO_CAPTURES, --out / STUDIO_EXPORTS), then try again.")
+
+
+def disk_full(e: BaseException) -> bool:
+    """Whether ``e`` is the operating system's "No space left on device" (or "Disk quota exceeded")."""
+    return isinstance(e, OSError) and e.errno in NO_SPACE

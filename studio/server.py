@@ -229,4 +229,9 @@ def serve(args: argparse.Namespace) -> None:
                 auth_message=throttle.rule() if throttle else None, max_file_size=MAX_FILE_SIZE,
                 allowed_paths=[str(captures), str(exports)], footer_links=[], run_history=False,
                 enable_monitoring=False, show_error=False, ssr_mode=False, num_workers=0,
-                _app=guarded_app(hosts, throttle), **launch_options())
+                _app=guarded_app(hosts, throttle), quiet=True, prevent_thread_lock=True, **launch_options())
+    # quiet: Gradio's own lines offer share links studio never makes; say where the page is instead
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"studio: running on http://{'127.0.0.1' if host == '0.0.0.0' else host}:{demo.server_port}/ "
+          "(Ctrl+C stops it)", flush=True)
+    demo.block_thread()

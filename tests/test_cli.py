@@ -171,6 +171,8 @@ def test_export_out(trained):
     assert proc.stdout.splitlines() == [f"Exported to {folder}", f"Zip: {folder}.zip"]
     assert proc.stderr == ""  # no library deprecation noise either
     assert {"model.joblib", "metadata.json", "labels.txt", "predict.py"} <= {f.name for f in folder.iterdir()}
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    assert list(meta["files"])[:3] == ["joblib", "skops", "onnx"]  # the formats the page ticks by default
     assert (folder / "labels.txt").read_text() == "paper\nrock\nscissors\n"
     with zipfile.ZipFile(f"{folder}.zip") as z:
         assert f"{folder.name}/model.joblib" in z.namelist()
@@ -205,7 +207,7 @@ def test_import_a_teachable_machine_file(tmp_path):
                  extra={"weights.bin": b"\x00"})
     out = run_cli("import", "Masks", tm, captures=caps)
     assert out.stdout.strip() == ("Imported 5 image(s) into 2 class(es); 마스크: 3; 맨얼굴: 2. "
-                                  "Skipped 1 file(s): 1 not an image.")
+                                  "Skipped 1 file(s): 1 not an image (weights.bin).")
     assert run_cli("classes", "Masks", captures=caps).stdout == "마스크\t3\n맨얼굴\t2\n"
 
 

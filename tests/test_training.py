@@ -188,14 +188,17 @@ def test_refuses_a_class_with_too_few_images_naming_it(store):
         check_counts({}, "P")
 
 
-def test_names_images_that_fail_to_decode(store):
+def test_names_images_that_fail_to_decode_and_trains_without_them(store):
     p = make_project(store, "P", "rps", classes=["rock", "paper"], n=3)
     folder = p.path / p.class_info("paper").folder
     (folder / "9999999999999999-bad.png").write_bytes(b"this is not a PNG")
     (folder / "9999999999999998-cut.jpg").write_bytes(fixture_images("rps", "paper", 1)[0].read_bytes()[:300])
-    with pytest.raises(TrainingError, match="2 image.*paper/9999999999999999-bad.png.*paper/9999999999999998-cut.jpg"):
-        train(p)
-    assert not modelfile.exists(p.model_dir)
+    m = train(p).metrics
+    assert m.n_train + m.n_test == 6
+    assert m.left_out("image", "images").startswith(
+        "Left out 2 images that could not be read: paper/9999999999999999-bad.png (")
+    assert "; paper/9999999999999998-cut.jpg (" in m.left_out("image", "images")
+    assert modelfile.exists(p.model_dir)
 
 
 def test_refuses_impossible_settings():

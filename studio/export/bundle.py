@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,12 +93,26 @@ def export(record: modelfile.ModelRecord, out: Path | None = None,
             files["dataset"] = ["dataset/"]
         atomic.write_bytes(tmp / "labels.txt", ("\n".join(record.labels) + "\n").encode("utf-8"))
         atomic.write_json(tmp / "metadata.json", metadata(record, files, extra))
+        _shareable(tmp)
         os.rename(tmp, out / stem)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     zip_path = archives.zip_folder(out / stem, out / f"{stem}.zip")
     return ExportResult(out / stem, zip_path, files)
+
+
+def _shareable(folder: Path) -> None:
+    """Give the export's files the mode any new file gets here (0644 under the usual umask), not
+    the 0600 of atomic writes and copied project files: an export is made to be handed on. The
+    zip, written after, then records that mode for its entries too."""
+    probe = folder / ".mode"
+    probe.touch()  # created as open() creates files: 0666 less the umask
+    mode = stat.S_IMODE(probe.stat().st_mode)
+    probe.unlink()
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.chmod(mode)
 
 
 def _write_dataset(folder: Path, images: list) -> list[dict]:

@@ -37,6 +37,13 @@ ONNX_INPUT = "features"
 # packages. Sound models need onnxruntime-node only: predict.mjs reads WAV files itself.
 NODE_PACKAGES = {"onnxruntime-node": "1.30.0", "sharp": "0.35.5"}
 NODE_ENGINES = ">=20.9.0"  # sharp's minimum
+NODE_EXAMPLE = "example.mjs"  # the Node.js snippet, written beside predict.mjs
+
+
+# The module each package an exported script may need is imported as: a missing one is named by its package.
+IMPORTS = {"numpy": "numpy", "PIL": "pillow", "cv2": "opencv-python-headless", "scipy": "scipy",
+           "onnxruntime": "onnxruntime", "sklearn": "scikit-learn", "joblib": "joblib", "skops": "skops"}
+FUTURE = "from __future__ import annotations"  # first in a script, before its missing-package guard
 
 
 def pinned(packages: list[str]) -> list[str]:
@@ -63,13 +70,20 @@ def standalone_script(record: modelfile.ModelRecord, runtime: str, needs: list[s
     """A standalone ``name`` script: studio's feature module verbatim, a reader for one input
     file, a runtime block (``templates/runtime_<runtime>.txt``, placeholders from ``fill``) and a main."""
     kind, spec = kinds.for_spec(record.spec), record.spec
+    install = " ".join(pinned(needs))
     header = (
         f'"""Predict with a model exported by studio {__version__}; needs only {", ".join(needs)}:\n\n'
-        f"    pip install {' '.join(pinned(needs))}\n"
+        f"    pip install {install}\n"
         f"    python {name} {kind.input_word()[0]} [...]   (--json: every class's confidence)\n\n"
         "prints one line per file: <path><TAB><label><TAB><confidence>.\n"
         '"""\n'
+        f"{FUTURE}\n\n"
     )
+    packages = {module: pinned([package])[0] for module, package in IMPORTS.items() if package in needs}
+    guard = (TEMPLATES / "missing_package.txt").read_text(encoding="utf-8")
+    for key, value in (("__PACKAGES__", json.dumps(packages, indent=4)), ("__INSTALL__", install),
+                       ("__SCRIPT__", name)):
+        guard = guard.replace(key, value)
     runtime_code = (TEMPLATES / f"runtime_{runtime}.txt").read_text(encoding="utf-8")
     for key, value in (fill or {}).items():
         runtime_code = runtime_code.replace(key, value)
@@ -78,7 +92,7 @@ def standalone_script(record: modelfile.ModelRecord, runtime: str, needs: list[s
     extra = [inspect.getsource(fn) for fn in own]
     if extra:
         extra.append(f"EXTRACTORS[{spec.kind!r}] = {own[-1].__name__}")
-    parts = [_module_body(spec.kernel_path), *extra,
+    parts = [guard, _module_body(spec.kernel_path).replace(FUTURE, "", 1), *extra,
              (TEMPLATES / f"reader_{kind.reader}.txt").read_text(encoding="utf-8"),
              runtime_code, (TEMPLATES / "predict_main.txt").read_text(encoding="utf-8")]
     return header + "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
@@ -89,13 +103,14 @@ def _inputs(record: modelfile.ModelRecord) -> tuple[str, str]:
     return kinds.for_spec(record.spec).input_word()
 
 
-def _example(record: modelfile.ModelRecord, needs: list[str], script: str, imports: str, body: str,
+def _example(record: modelfile.ModelRecord, needs: list[str], script: str, example: str, imports: str, body: str,
              x_is: str = "float32, shape (1, n_features)") -> str:
-    """A snippet: how to use this format from your own Python code, run from the export folder."""
+    """A snippet: how to use this format from your own Python code, run from the export folder,
+    where it is also written as the file ``example``."""
     what, default = _inputs(record)
     return (
         f"# pip install {' '.join(pinned(needs))}\n"
-        f"# Run from the export folder: python example.py {what}\n"
+        f"# Run from the export folder: python {example} {what}\n"
         f"import json\nimport sys\n\n{imports}\n"
         f"from {script} import features_of  # studio's own feature code, copied into {script}.py\n\n"
         "meta = json.load(open(\"metadata.json\", encoding=\"utf-8\"))\n"
@@ -125,6 +140,11 @@ class ExportFormat:
         """Python code that uses this format's files from the export folder."""
         return ""
 
+    @property
+    def example(self) -> str:
+        """The file the snippet is written to, so that the run line it starts with is true."""
+        return f"example_{self.name}.py"
+
     def extra_metadata(self, record: modelfile.ModelRecord) -> dict:
         """Keys this format adds to metadata.json."""
         return {}
@@ -145,13 +165,14 @@ class JoblibFormat(ExportFormat):
         return _write_all(folder, {
             "model.joblib": modelfile.dumps(record.estimator),
             "predict.py": standalone_script(record, "joblib", self.needs(record), "predict.py"),
+            self.example: self.snippet(record),
         })
 
     def needs(self, record):
         return [*record.spec.needs(), "scikit-learn", "joblib"]
 
     def snippet(self, record):
-        return _example(record, self.needs(record), "predict", "import joblib\n", (
+        return _example(record, self.needs(record), "predict", self.example, "import joblib\n", (
             "model = joblib.load(\"model.joblib\")  # a plain scikit-learn Pipeline; unpickle only files you trust\n"
             "for label, p in zip(model.classes_, model.predict_proba(x)[0]):\n"
             "    print(f\"{label}\\t{p:.4f}\")\n"
@@ -164,14 +185,15 @@ class SkopsFormat(ExportFormat):
 
         script = standalone_script(record, "skops", self.needs(record), "predict_skops.py",
                                    {"__TRUSTED__": json.dumps(SKOPS_TRUSTED, indent=4)})
-        return _write_all(folder, {"model.skops": sio.dumps(record.estimator), "predict_skops.py": script})
+        return _write_all(folder, {"model.skops": sio.dumps(record.estimator), "predict_skops.py": script,
+                                   self.example: self.snippet(record)})
 
     def needs(self, record):
         return [*record.spec.needs(), "scikit-learn", "skops"]
 
     def snippet(self, record):
         trusted = "".join(f"    {t!r},\n" for t in SKOPS_TRUSTED)
-        return _example(record, self.needs(record), "predict_skops", "import skops.io as sio\n", (
+        return _example(record, self.needs(record), "predict_skops", self.example, "import skops.io as sio\n", (
             "# skops runs no code from the file; these are the only types beyond its defaults that studio uses\n"
             f"TRUSTED = [\n{trusted}]\n"
             "model = sio.load(\"model.skops\", trusted=TRUSTED)\n"
@@ -284,10 +306,12 @@ class OnnxFormat(ExportFormat):
 
     def write(self, record, folder):
         files = {"model.onnx": self.convert(record),
-                 "predict_onnx.py": standalone_script(record, "onnx", self.needs(record), "predict_onnx.py")}
+                 "predict_onnx.py": standalone_script(record, "onnx", self.needs(record), "predict_onnx.py"),
+                 self.example: self.snippet(record)}
         if record.spec.node:  # predict.mjs computes this spec's features
             files.update({
                 "predict.mjs": (TEMPLATES / "predict.mjs").read_text(encoding="utf-8"),
+                NODE_EXAMPLE: node_snippet(record),
                 "package.json": json.dumps(package_json(record), indent=2) + "\n",
                 # onnxruntime-node's install script would fetch CUDA libraries from outside npm;
                 # its CPU build and sharp need no install script
@@ -311,7 +335,7 @@ class OnnxFormat(ExportFormat):
 
     def snippet(self, record):
         name, shape = onnx_input(record)
-        return _example(record, self.needs(record), "predict_onnx", "import onnxruntime as ort\n", (
+        return _example(record, self.needs(record), "predict_onnx", self.example, "import onnxruntime as ort\n", (
             "session = ort.InferenceSession(\"model.onnx\", providers=[\"CPUExecutionProvider\"])\n"
             f"label, probabilities = session.run([\"label\", \"probabilities\"], {{\"{name}\": x}})\n"
             "for cls, p in zip(meta[\"onnx\"][\"classes\"], probabilities[0]):\n"
@@ -335,7 +359,7 @@ def node_snippet(record: modelfile.ModelRecord) -> str:
     """JavaScript that uses predict.mjs's functions from the export folder."""
     what, default = _inputs(record)
     return (
-        f"// npm install, then: node example.mjs {what}\n"
+        f"// npm install, then: node {NODE_EXAMPLE} {what}\n"
         "import { loadModel, predict } from './predict.mjs';\n\n"
         "const model = await loadModel();\n"
         f"const {{ label, confidence, confidences }} = await predict(model, process.argv[2] ?? '{default}');\n"

@@ -57,6 +57,20 @@ class FeatureCache:
                 progress: Progress | None = None, noun: str = "sample") -> dict[str, np.ndarray]:
         """{variant: (n, d) float32} for ``paths``; raises BadImage or BadSound naming every
         unreadable file. ``noun``: what a sample is called in messages ("image", "clip")."""
+        vecs, failed = self.readable(paths, variants, progress, noun)
+        if failed:
+            named = [f"{paths[i].parent.name}/{paths[i].name} ({why})" for i, why in failed.items()]
+            raise self.spec.unreadable(
+                f"{len(failed)} {noun}(s) could not be read; delete or replace them: " + "; ".join(named[:10])
+                + (" ..." if len(named) > 10 else ""))
+        return vecs
+
+    def readable(self, paths: list[Path], variants: tuple[str, ...] = ("plain",),
+                 progress: Progress | None = None, noun: str = "sample"
+                 ) -> tuple[dict[str, np.ndarray], dict[int, str]]:
+        """The vectors of the files of ``paths`` that could be read, in order ({variant: (n, d)
+        float32}), and why each other one could not ({index into paths: reason}): training goes
+        on without a damaged file, and says which it left out."""
         rows = self._load()
         keys = [{v: _file_key(path, v) for v in variants} for path in paths]
         missing = [i for i, k in enumerate(keys) if not all(key in rows for key in k.values())]
@@ -78,20 +92,15 @@ class FeatureCache:
                     progress(done, len(paths), f"Reading {noun}s")
         if progress and not missing:
             progress(len(paths), len(paths), f"Reading {noun}s")
-        failed = [f"{paths[i].parent.name}/{paths[i].name} ({e})" for i, e in sorted(errors.items())]
         out = {v: [rows[k[v]] for i, k in enumerate(keys) if i not in errors] for v in variants}
-        if failed:
-            raise self.spec.unreadable(
-                f"{len(failed)} {noun}(s) could not be read; delete or replace them: " + "; ".join(failed[:10])
-                + (" ..." if len(failed) > 10 else "")
-            )
         dim = len(next(iter(rows.values()))) if rows else 0
-        return {v: (np.stack(x).astype(np.float32) if x else np.zeros((0, dim), np.float32)) for v, x in out.items()}
+        vecs = {v: (np.stack(x).astype(np.float32) if x else np.zeros((0, dim), np.float32)) for v, x in out.items()}
+        return vecs, {i: str(e) for i, e in sorted(errors.items())}
 
     def _compute(self, paths: list[Path], chunk: list[int], variants: tuple[str, ...]
                  ) -> dict[int, dict[str, np.ndarray] | Exception]:
         """{index: {variant: vector}, or the error that made the sample unreadable} for ``chunk``
-        (indices into ``paths``), decoded once, each variant computed as one batch."""
+        (indices into ``paths``), decoded once, computed as one batch."""
         decoded: dict[int, object] = {}
         result: dict[int, dict[str, np.ndarray] | Exception] = {}
         for i in chunk:
@@ -101,8 +110,8 @@ class FeatureCache:
                 result[i] = e
         good = list(decoded)
         vecs: dict[int, dict[str, np.ndarray]] = {i: {} for i in good}
-        for v in variants:
-            for i, x in zip(good, self.spec.vectors([decoded[i] for i in good], v)):
+        for v, xs in self.spec.vectors([decoded[i] for i in good], variants).items():
+            for i, x in zip(good, xs):
                 if isinstance(x, ValueError):
                     result[i] = x
                 else:

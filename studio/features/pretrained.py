@@ -30,7 +30,7 @@ from studio.features.image import ImageSpec
 
 BACKBONE_FILE = "backbone.onnx"  # the graph's name beside an exported script
 NETWORK = f"efficientnet-lite0-{backbone.SOURCE_SHA256[:16]}"  # which weights a model's features came from
-VECTOR = "vector"  # the front graph's output
+VECTOR, MIRROR = "vector", "mirror"  # the front graph's outputs: the vector, and its mirror copy's
 POOLINGS = ("grid", "mean")
 GRID_KERNEL, GRID_STRIDE = 4, 3  # 7x7 -> 2x2 overlapping cells
 BLOCK, BLOCK_WEIGHT = 14, 0.5  # the block whose averaged output joins the grid, and its share
@@ -69,9 +69,21 @@ def _front_session(pooling: str) -> Any:
     """This process's onnxruntime session on the front graph of ``pooling`` (built once)."""
     with _sessions_lock:
         if pooling not in _sessions:
-            graph = PretrainedSpec(pooling=pooling).onnx_front()
+            graph = PretrainedSpec(pooling=pooling).onnx_front(mirror=True)
             _sessions[pooling] = backbone.new_session(graph.SerializeToString())
         return _sessions[pooling]
+
+
+def _grid_nodes(helper: Any, head_map: str, out: str) -> list:
+    """Nodes from the head's map to ``out``: the 2x2 grid of cells, each and then all scaled to
+    length 1, beside the weighted block mean (``weighted_block``), all scaled to length 1."""
+    return [helper.make_node("AveragePool", [head_map], [f"{out}_cells"], kernel_shape=[GRID_KERNEL] * 2,
+                             strides=[GRID_STRIDE] * 2),
+            *_unit_nodes(helper, f"{out}_cells", f"{out}_unit_cells"),  # each cell to length 1
+            helper.make_node("Flatten", [f"{out}_unit_cells"], [f"{out}_grid"], axis=1),
+            *_unit_nodes(helper, f"{out}_grid", f"{out}_unit_grid"),
+            helper.make_node("Concat", [f"{out}_unit_grid", "weighted_block"], [f"{out}_joined"], axis=1),
+            *_unit_nodes(helper, f"{out}_joined", out)]
 
 
 def _unit_nodes(helper: Any, x: str, out: str, axis: int = 1) -> list:
@@ -110,30 +122,43 @@ class PretrainedSpec(ImageSpec):
 
     batch = 16
 
-    def _square(self, decoded: np.ndarray, variant: str) -> np.ndarray:
-        square = image_kernel.framed(decoded, self.json)
-        return np.ascontiguousarray(square[:, ::-1] if variant == "mirror" else square)
-
-    def _run(self, squares: np.ndarray) -> np.ndarray:
+    def _run(self, squares: np.ndarray, outputs: list[str]) -> list[np.ndarray]:
+        """The front graph's ``outputs`` for framed squares, ``batch`` at a time."""
         session = _front_session(self.pooling)
         x = backbone.preprocess(squares)
-        parts = [session.run([VECTOR], {backbone.INPUT_NAME: x[i:i + self.batch]})[0]
-                 for i in range(0, len(x), self.batch)]
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        parts = [session.run(outputs, {backbone.INPUT_NAME: x[i:i + self.batch]}) for i in range(0, len(x), self.batch)]
+        return [np.concatenate([p[k] for p in parts]).astype(np.float32, copy=False) for k in range(len(outputs))]
 
     def vector(self, decoded: np.ndarray, variant: str = "plain") -> np.ndarray:
-        return self._run(self._square(decoded, variant)[None])[0]
+        x = self.vectors([decoded], (variant,))[variant][0]
+        if isinstance(x, ValueError):
+            raise x
+        return x
 
-    def vectors(self, decoded, variant="plain"):
+    def vectors(self, decoded, variants=("plain",)):
+        """One network pass per sample: the grid's mirror copy flips the network's map, which serves
+        as well as a pass of the mirror image (bench/RESULTS.md); the mean of a flipped map is the
+        same mean, so mean pooling runs the mirror image."""
         squares: list = []
         for d in decoded:
             try:
-                squares.append(self._square(d, variant))
+                squares.append(np.ascontiguousarray(image_kernel.framed(d, self.json)))
             except ValueError as e:  # an empty sketch
                 squares.append(e)
         framed = [s for s in squares if not isinstance(s, ValueError)]
-        out = iter(self._run(np.stack(framed)) if framed else ())
-        return [s if isinstance(s, ValueError) else next(out) for s in squares]
+        computed: dict[str, np.ndarray] = {}
+        if framed:
+            batch = np.stack(framed)
+            if self.pooling == "grid":
+                names = {"plain": VECTOR, "mirror": MIRROR}
+                computed = dict(zip(variants, self._run(batch, [names[v] for v in variants])))
+            else:
+                computed = {v: self._run(batch[:, :, ::-1] if v == "mirror" else batch, [VECTOR])[0] for v in variants}
+        out = {}
+        for v in variants:
+            rows = iter(computed.get(v, ()))
+            out[v] = [s if isinstance(s, ValueError) else next(rows) for s in squares]
+        return out
 
     def needs(self) -> list[str]:
         return ["numpy", "pillow", "onnxruntime"]
@@ -149,34 +174,39 @@ class PretrainedSpec(ImageSpec):
         block_channels = next(stage[-1] for stage, end in zip(backbone.STAGES, ends) if BLOCK < end)
         return 4 * backbone.FEATURE_DIM + block_channels
 
-    def onnx_front(self):
+    def onnx_front(self, mirror: bool = False):
         """The network without its ImageNet classifier, then this spec's pooling and scaling: the
-        framed square's tensor (``image``) in, this spec's vector (``vector``) out."""
+        framed square's tensor (``image``) in, this spec's vector (``vector``) out, and with
+        ``mirror`` (grid pooling) also the mirror copy's (``mirror``), from the flipped map."""
         from onnx import TensorProto, helper
 
         net = backbone.feature_graph(backbone.onnx_bytes())
         graph = net.graph
+        outputs = [VECTOR]
         if self.pooling == "mean":
             nodes = _unit_nodes(helper, backbone.FEATURES_NAME, VECTOR)
         else:
             props = {p.key: p.value for p in net.metadata_props}
             head_map, block = props[backbone.HEAD_MAP_PROP], json.loads(props[backbone.BLOCKS_PROP])[BLOCK]
-            nodes = [helper.make_node("AveragePool", [head_map], ["cells"], kernel_shape=[GRID_KERNEL] * 2,
-                                      strides=[GRID_STRIDE] * 2),
-                     *_unit_nodes(helper, "cells", "unit_cells"),  # each cell to length 1
-                     helper.make_node("Flatten", ["unit_cells"], ["grid"], axis=1),
-                     *_unit_nodes(helper, "grid", "unit_grid"),
-                     helper.make_node("GlobalAveragePool", [block], ["block_mean"]),
+            nodes = [helper.make_node("GlobalAveragePool", [block], ["block_mean"]),
                      helper.make_node("Flatten", ["block_mean"], ["block_flat"], axis=1),
                      *_unit_nodes(helper, "block_flat", "unit_block"),
                      helper.make_node("Mul", ["unit_block", "block_weight"], ["weighted_block"]),
-                     helper.make_node("Concat", ["unit_grid", "weighted_block"], ["joined"], axis=1),
-                     *_unit_nodes(helper, "joined", VECTOR)]
+                     *_grid_nodes(helper, head_map, VECTOR)]
+            if mirror:
+                nodes += [helper.make_node("Slice", [head_map, "last", "before_first", "width_axis", "backwards"],
+                                           ["flipped_map"]),
+                          *_grid_nodes(helper, "flipped_map", MIRROR)]
+                outputs.append(MIRROR)
         graph.node.extend(nodes)
-        graph.initializer.extend([helper.make_tensor("min_length", TensorProto.FLOAT, [], [MIN_LENGTH]),
-                                  helper.make_tensor("block_weight", TensorProto.FLOAT, [], [BLOCK_WEIGHT])])
+        graph.initializer.extend([
+            helper.make_tensor("min_length", TensorProto.FLOAT, [], [MIN_LENGTH]),
+            helper.make_tensor("block_weight", TensorProto.FLOAT, [], [BLOCK_WEIGHT]),
+            *(helper.make_tensor(name, TensorProto.INT64, [1], [value]) for name, value in
+              (("last", -1), ("before_first", -(2**62)), ("width_axis", 3), ("backwards", -1)))])
         del graph.output[:]
-        graph.output.append(helper.make_tensor_value_info(VECTOR, TensorProto.FLOAT, ["N", self.vector_size]))
+        graph.output.extend(helper.make_tensor_value_info(o, TensorProto.FLOAT, ["N", self.vector_size])
+                            for o in outputs)
         return net
 
     def metadata(self) -> dict:

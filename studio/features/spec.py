@@ -121,15 +121,17 @@ class FeatureSpec:
         ``Kind.variants``); ValueError if the sample holds nothing to describe."""
         raise NotImplementedError
 
-    def vectors(self, decoded: list[Any], variant: str = "plain") -> list[np.ndarray | ValueError]:
-        """``vector`` of each decoded sample, or the ValueError it raised: one call for a batch,
-        which a network computes faster than one sample at a time."""
-        out: list[np.ndarray | ValueError] = []
-        for d in decoded:
-            try:
-                out.append(self.vector(d, variant))
-            except ValueError as e:
-                out.append(e)
+    def vectors(self, decoded: list[Any], variants: tuple[str, ...] = ("plain",)
+                ) -> dict[str, list[np.ndarray | ValueError]]:
+        """{variant: ``vector`` of each decoded sample, or the ValueError it raised}: one call for
+        a batch and all its variants, which a network computes faster than one at a time."""
+        out: dict[str, list[np.ndarray | ValueError]] = {v: [] for v in variants}
+        for v in variants:
+            for d in decoded:
+                try:
+                    out[v].append(self.vector(d, v))
+                except ValueError as e:
+                    out[v].append(e)
         return out
 
     def blank(self) -> Any:

@@ -3,6 +3,8 @@ line below. Everything that differs between kinds is asked of ``KINDS[project.ki
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from studio.errors import StudioError
 from studio.features import registry
 from studio.features.spec import FeatureSpec
@@ -27,6 +29,18 @@ def kind(name: str | Kind) -> Kind:
     return KINDS[name]
 
 
+def kinds_of(names: Iterable[str]) -> dict[Kind, str]:
+    """{kind: an example name} for the kinds whose inputs ``names`` are, each name counted for the
+    first kind that takes it (so images count for photo, not sketch): an import tells from this
+    which kind of project its files make, and that they are mixed when there is more than one."""
+    found: dict[Kind, str] = {}
+    for name in names:
+        own = next((k for k in KINDS.values() if k.is_input(name)), None)
+        if own is not None:
+            found.setdefault(own, name)
+    return found
+
+
 def for_spec(spec: FeatureSpec | dict) -> Kind:
     """The kind whose samples a model with ``spec`` was trained on (a stored spec: as far as it says)."""
     if isinstance(spec, FeatureSpec):
@@ -37,4 +51,4 @@ def for_spec(spec: FeatureSpec | dict) -> Kind:
     return next((k for k in KINDS.values() if k.accepts(medium, framing)), PHOTO)
 
 
-__all__ = ["KINDS", "Kind", "for_spec", "kind"]
+__all__ = ["KINDS", "Kind", "for_spec", "kind", "kinds_of"]

@@ -64,6 +64,7 @@ class Metrics:
     cache_misses: int = 0  # samples decoded and described afresh
     test_captures: int = 0  # captures (bursts, uploads) the held-back samples came from, none trained on
     mixed: list[str] = field(default_factory=list)  # classes held back frame by frame (too few captures)
+    skipped: list[str] = field(default_factory=list)  # "<class folder>/<file> (why)": left out, unreadable
 
     @property
     def seconds(self) -> float:
@@ -80,7 +81,7 @@ class Metrics:
                 "history": self.history, "n_train": self.n_train, "n_test": self.n_test,
                 "feature_seconds": self.feature_seconds, "fit_seconds": self.fit_seconds,
                 "cache": {"hits": self.cache_hits, "misses": self.cache_misses},
-                "test_captures": self.test_captures, "mixed": self.mixed}
+                "test_captures": self.test_captures, "mixed": self.mixed, "skipped": self.skipped}
 
     @classmethod
     def from_json(cls, data: dict | None) -> Metrics:
@@ -90,7 +91,8 @@ class Metrics:
                    dict(data.get("history") or {}), int(data.get("n_train", 0)), int(data.get("n_test", 0)),
                    float(data.get("feature_seconds", 0.0)), float(data.get("fit_seconds", 0.0)),
                    int(cache.get("hits", 0)), int(cache.get("misses", 0)),
-                   int(data.get("test_captures", data.get("n_test", 0))), list(data.get("mixed") or []))
+                   int(data.get("test_captures", data.get("n_test", 0))), list(data.get("mixed") or []),
+                   list(data.get("skipped") or []))
 
     def held_back(self, noun: str, nouns: str) -> str:
         """What the held-back figure rests on, in words: "36 held-back images from 4 recordings
@@ -104,3 +106,12 @@ class Metrics:
             text += (f" ({names}: recorded in one go, so some held-back {nouns} are frames of a recording "
                      "that training saw, which flatters the figure; record again at another moment)")
         return text
+
+    def left_out(self, noun: str, nouns: str) -> str:
+        """Which files training left out because they could not be read, and what to do ("" if none)."""
+        if not self.skipped:
+            return ""
+        n = len(self.skipped)
+        shown = "; ".join(self.skipped[:10]) + (" ..." if n > 10 else "")
+        return (f"Left out {n} {noun if n == 1 else nouns} that could not be read: {shown}. Delete or replace "
+                f"{'it' if n == 1 else 'them'} in the class folder.")

@@ -67,16 +67,27 @@ def dumps(estimator) -> bytes:
 
 
 def save(folder: Path, record: ModelRecord) -> Path:
+    """Write the model file, then point model.json at it, under the project's lock (the one
+    project.json edits take, on the folder holding ``folder``): of two trainings saving at once,
+    the last one's model stays, whole, and no other model file is left. On a full disk
+    (DiskFull) the previous model stays as it was."""
     folder = Path(folder)
     data = dumps(record.estimator)
     name = f"model-{record.id}.joblib"
     pointer = {**record.info(), "file": name, "sha256": hashlib.sha256(data).hexdigest()}
     pointer["signature"] = signing.sign(pointer)  # before any write: without a secret, the old model stays
-    atomic.write_bytes(folder / name, data)
-    previous = _pointer(folder)
-    atomic.write_json(folder / POINTER, pointer)
-    if previous and previous.get("file") not in (None, name):
-        (folder / previous["file"]).unlink(missing_ok=True)
+    with atomic.on_disk(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    with atomic.locked(folder.parent):
+        atomic.write_bytes(folder / name, data)
+        try:
+            atomic.write_json(folder / POINTER, pointer)
+        except BaseException:
+            (folder / name).unlink(missing_ok=True)  # model.json still names the previous model
+            raise
+        for old in folder.glob("model-*.joblib"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
     return folder / name
 
 

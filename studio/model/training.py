@@ -7,6 +7,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -167,17 +168,24 @@ def train(project: Project, settings: TrainSettings | None = None,
     signing.secret()  # a config folder where the secret cannot be made fails now, not after the fit
     labels = [c.label for c in classes]
     samples = [s for c in classes for s in project.samples(c.label)]
-    y = np.array([s.label for s in samples], dtype=object)
     spec = settings.spec_for(kind)
     report = _stages(progress, n_images=len(samples), n_fit=settings.epochs if settings.head in ITERATIVE else 1)
 
     t0 = time.perf_counter()
     cache = FeatureCache(project.cache_dir, spec)
     variants = kind.variants(settings.augment)
-    try:
-        vecs = cache.vectors([s.path for s in samples], variants, progress=report("read"), noun=kind.noun)
-    except Exception as e:  # unreadable images: name them, train nothing
-        raise TrainingError(str(e)) from None
+    vecs, failed = cache.readable([s.path for s in samples], variants, progress=report("read"), noun=kind.noun)
+    skipped = [f"{_within(project, s.path)} ({s.reason})" for c in classes for s in project.strays(c.label)]
+    skipped += [f"{_within(project, samples[i].path)} ({why})" for i, why in failed.items()]
+    if failed:  # train on the rest, if every class keeps enough
+        samples = [s for i, s in enumerate(samples) if i not in failed]
+        readable = {c.label: sum(s.label == c.label for s in samples) for c in classes}
+        try:
+            check_counts(readable, project.name, kind)
+        except TrainingError as e:
+            raise TrainingError(f"{e} Not counted, because they could not be read: {'; '.join(skipped[:10])}"
+                                f"{' ...' if len(skipped) > 10 else ''}; delete or replace them.") from None
+    y = np.array([s.label for s in samples], dtype=object)
     cache.save(keep=[s.path for s in project.samples()])
     feature_seconds = time.perf_counter() - t0
 
@@ -195,11 +203,16 @@ def train(project: Project, settings: TrainSettings | None = None,
         train=score(result.estimator, X[scored], y[scored], labels).summary(), history=result.history,
         n_train=int(len(tr)), n_test=int(len(te)), feature_seconds=round(feature_seconds, 3),
         fit_seconds=round(result.seconds, 3), cache_hits=cache.hits, cache_misses=cache.misses,
-        test_captures=len({samples[i].capture for i in te}), mixed=parts.mixed)
+        test_captures=len({samples[i].capture for i in te}), mixed=parts.mixed, skipped=skipped)
     record = modelfile.ModelRecord(result.estimator, labels, spec, settings.to_dict(), metrics,
                                    project_name=project.name)
     modelfile.save(project.model_dir, record)
     return record
+
+
+def _within(project: Project, path: Path) -> str:
+    """``path`` as the user finds it inside the project folder: "<class folder>/<file>"."""
+    return path.relative_to(project.path).as_posix()
 
 
 def _stages(progress: Progress | None, n_images: int, n_fit: int):
@@ -222,9 +235,11 @@ def projection(project: Project, settings: TrainSettings | None = None) -> dict:
     settings = settings or TrainSettings.from_dict(project.settings())
     spec = settings.spec_for(project.kind)
     samples = [s for c in project.classes() if c.enabled for s in project.samples(c.label)]
+    vecs, failed = FeatureCache(project.cache_dir, spec).readable([s.path for s in samples])
+    samples = [s for i, s in enumerate(samples) if i not in failed]  # training left them out too
     if len(samples) < 3:
-        raise TrainingError(f"Add at least 3 {project.kind.nouns} to see your data on a map.")
-    X = FeatureCache(project.cache_dir, spec).vectors([s.path for s in samples])["plain"]
+        raise TrainingError(f"Add at least 3 readable {project.kind.nouns} to see your data on a map.")
+    X = vecs["plain"]
     xy = PCA(n_components=2, random_state=0).fit_transform(StandardScaler().fit_transform(X))
     return {"x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "label": [s.label for s in samples],
             "sample": [s.name for s in samples]}

@@ -128,6 +128,24 @@ def folder_items(root: Path, is_sample: Callable[[str], bool], noun: str) -> Ite
                         yield Item(cls_dir.name, str(f), f.read_bytes())
 
 
+def file_names(source: Path) -> list[str]:
+    """The paths of the files in a folder tree or a zip, read from no file: what an import looks
+    at to tell which kind of samples it holds. Hidden files and links are left out, as the walks
+    above skip them; an unreadable zip holds none (the walk then says why)."""
+    def shown(parts: tuple[str, ...]) -> bool:
+        return not any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+    if source.is_dir():
+        return [str(Path(folder, name)) for folder, _dirs, names in os.walk(source)  # follows no links
+                for name in names if shown(Path(folder, name).relative_to(source).parts)
+                and not Path(folder, name).is_symlink()]
+    try:
+        with zipfile.ZipFile(source) as z:
+            return [i.filename for i in z.infolist() if not i.is_dir() and shown(PurePosixPath(i.filename).parts)]
+    except (zipfile.BadZipFile, OSError):
+        return []
+
+
 def write_zip(dest: Path, write: Callable[[zipfile.ZipFile], None]) -> Path:
     """A zip made by ``write`` (in memory), written to ``dest`` atomically."""
     dest = Path(dest)
@@ -142,9 +160,12 @@ def write_zip(dest: Path, write: Callable[[zipfile.ZipFile], None]) -> Path:
 def zip_folder(folder: Path, zip_path: Path) -> Path:
     """Zip ``folder`` (entries under its own name) atomically, streaming from disk."""
     tmp = zip_path.with_name(f".{zip_path.name}.partial")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        for p in sorted(folder.rglob("*")):
-            if p.is_file():
-                z.write(p, f"{folder.name}/{p.relative_to(folder).as_posix()}")
-    os.replace(tmp, zip_path)
+    try:
+        with atomic.on_disk(zip_path.parent), zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for p in sorted(folder.rglob("*")):
+                if p.is_file():
+                    z.write(p, f"{folder.name}/{p.relative_to(folder).as_posix()}")
+        os.replace(tmp, zip_path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a full disk, say: no half-written zip
     return zip_path

@@ -7,7 +7,6 @@ class folders, so the CLI, the web app and several browser sessions can share a 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -39,6 +38,19 @@ class ClassInfo:
     folder: str
     enabled: bool
     count: int
+
+
+@dataclass(frozen=True)
+class Stray:
+    """A file in a class folder, named like a sample, that studio does not read, and why."""
+
+    label: str
+    path: Path
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
 
 @dataclass(frozen=True)
@@ -161,12 +173,19 @@ class Project:
 
     def add_class(self, label: str) -> ClassInfo:
         label = check_name(label, "class name")
-        with self._editing() as meta:
-            _refuse_duplicate(label, [c["label"] for c in meta["classes"]], "class", self.name)
-            taken = {c["folder"] for c in meta["classes"]} | set(os.listdir(self.path)) | RESERVED
-            folder = folder_for(label, taken)
-            (self.path / folder).mkdir()
-            meta["classes"].append({"label": label, "folder": folder, "enabled": True})
+        made: list[Path] = []
+        try:
+            with atomic.on_disk(self.path), self._editing() as meta:
+                _refuse_duplicate(label, [c["label"] for c in meta["classes"]], "class", self.name)
+                taken = {c["folder"] for c in meta["classes"]} | set(os.listdir(self.path)) | RESERVED
+                folder = folder_for(label, taken)
+                (self.path / folder).mkdir()
+                made.append(self.path / folder)
+                meta["classes"].append({"label": label, "folder": folder, "enabled": True})
+        except BaseException:
+            for d in made:  # project.json was not updated (a full disk): no folder without its class
+                d.rmdir()
+            raise
         return ClassInfo(label, folder, True, 0)
 
     def rename_class(self, label: str, new_label: str) -> None:
@@ -208,22 +227,24 @@ class Project:
     # ---- samples ------------------------------------------------------------------
     def _count(self, folder: str, own: Kind) -> int:
         """The samples of kind ``own`` in class folder ``folder``."""
-        try:
-            return sum(1 for n in os.listdir(self.path / folder) if own.is_sample(n))
-        except FileNotFoundError:
-            return 0
+        return len(_listing(self.path / folder, own)[0])
 
     def samples(self, label: str | None = None) -> list[Sample]:
-        """Samples of one class (or of all classes in class order), newest first within a class."""
+        """Samples of one class (or of all classes in class order), newest first within a class:
+        plain files only, never a symbolic link (see ``strays``)."""
         chosen = [self.class_info(label)] if label is not None else self.classes()
         own = self.kind
-        out: list[Sample] = []
-        for c in chosen:
-            folder = self.path / c.folder
-            names = sorted((n for n in os.listdir(folder) if own.is_sample(n)), reverse=True) \
-                if folder.is_dir() else []
-            out.extend(Sample(c.label, folder / n) for n in names)
-        return out
+        return [Sample(c.label, self.path / c.folder / n) for c in chosen
+                for n in sorted(_listing(self.path / c.folder, own)[0], reverse=True)]
+
+    def strays(self, label: str | None = None) -> list[Stray]:
+        """What a class folder (of one class, or of all) holds under a sample's name but studio will
+        not read: symbolic links (they may point out of the project; studio never makes one) and
+        anything else that is not a plain file. Never deleted: the user decides."""
+        chosen = [self.class_info(label)] if label is not None else self.classes()
+        own = self.kind
+        return [Stray(c.label, self.path / c.folder / n, why) for c in chosen
+                for n, why in sorted(_listing(self.path / c.folder, own)[1].items())]
 
     def add_sample(self, label: str, source: Any, name: str | None = None, capture: str = "") -> Sample:
         """Store ``source`` (an image for photo and sketch projects, a clip for sound projects:
@@ -284,7 +305,7 @@ class Project:
         if Path(name).name != name or not self.kind.is_sample(name):
             raise NotFound(f"{name!r} is not a sample name.")
         path = self.path / info.folder / name
-        if not path.is_file():
+        if path.parent.is_symlink() or path.is_symlink() or not path.is_file():  # links are never read
             raise NotFound(f"Class {info.label!r} has no sample {name!r}.")
         return path
 
@@ -350,18 +371,23 @@ class Store:
             _refuse_duplicate(name, self.names(), "project", None)
             folder = folder_for(name, set(os.listdir(self.root)))
             tmp = self.root / f".new-{folder}-{secrets.token_hex(4)}"
-            tmp.mkdir()
-            entries = []
-            for lb in labels:
-                f = folder_for(lb, {e["folder"] for e in entries} | RESERVED)
-                (tmp / f).mkdir()
-                entries.append({"label": lb, "folder": f, "enabled": True})
-            atomic.write_json(tmp / META, {
-                "schema": SCHEMA, "name": name, "kind": own.name,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "classes": entries,
-                "settings": own.default_settings(),
-            })
-            os.rename(tmp, self.root / folder)  # the project appears whole or not at all
+            try:
+                with atomic.on_disk(self.root):
+                    tmp.mkdir()
+                    entries = []
+                    for lb in labels:
+                        f = folder_for(lb, {e["folder"] for e in entries} | RESERVED)
+                        (tmp / f).mkdir()
+                        entries.append({"label": lb, "folder": f, "enabled": True})
+                    atomic.write_json(tmp / META, {
+                        "schema": SCHEMA, "name": name, "kind": own.name,
+                        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "classes": entries,
+                        "settings": own.default_settings(),
+                    })
+                    os.rename(tmp, self.root / folder)  # the project appears whole or not at all
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
         return Project(self, folder)
 
     def rename(self, name: str, new_name: str) -> Project:
@@ -381,6 +407,31 @@ class Store:
         trash = self.root / f".deleted-{project.folder}-{secrets.token_hex(4)}"
         os.rename(project.path, trash)  # disappears at once; the slow removal follows
         shutil.rmtree(trash, ignore_errors=True)
+
+
+LINK = "a symbolic link, which studio does not follow (it may point out of the project)"
+
+
+def _listing(folder: Path, own: Kind) -> tuple[set[str], dict[str, str]]:
+    """The names in class folder ``folder`` that look like samples of kind ``own``: those that
+    are plain files, and why each other one is not read (a link, a folder, a device). A class
+    folder that is itself a symbolic link holds nothing studio reads: it is named as "." (the
+    folder itself)."""
+    try:
+        if folder.is_symlink():
+            return set(), {".": LINK}
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return set(), {}
+    files, others = set(), {}
+    for e in entries:
+        if not own.is_sample(e.name):
+            continue
+        if e.is_file(follow_symlinks=False):
+            files.add(e.name)
+        else:
+            others[e.name] = LINK if e.is_symlink() else "not a plain file"
+    return files, others
 
 
 def _find(entries: list[dict], label: str, project: str) -> dict:
@@ -408,12 +459,8 @@ def _lock(folder: Path) -> Iterator[None]:
     """An exclusive advisory lock on ``folder`` shared by all processes using the store."""
     if not folder.is_dir():
         raise NotFound(f"{folder} does not exist.")
-    with open(folder / ".lock", "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    with atomic.locked(folder):
+        yield
 
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.errors import BadImage, BadSample, NotFound, StudioError, TooLarge
+from studio.errors import BadImage, BadSample, DiskFull, NotFound, StudioError, TooLarge
 from studio.export.dataset import exported_dataset
 from studio.features import image_kernel
-from studio.kinds import PHOTO, Kind, kind
+from studio.kinds import KINDS, PHOTO, Kind, kind, kinds_of
 from studio.samples import archives, images
 from studio.samples.names import folder_for
 from studio.samples.store import Project, Store, new_capture
@@ -43,20 +43,28 @@ class ImportReport:
         parts += [f"{lb}: {n}" for lb, n in self.added.items()]
         text = "; ".join(parts) + "."
         if self.skipped:
-            reasons: dict[str, int] = {}
-            for _, why in self.skipped:
-                reasons[why] = reasons.get(why, 0) + 1
-            text += (f" Skipped {len(self.skipped)} file(s): "
-                     + "; ".join(f"{n} {why}" for why, n in reasons.items()) + ".")
+            text += f" Skipped {len(self.skipped)} file(s): {self.skipped_text()}."
         return text
+
+    def skipped_text(self, shown: int = 5) -> str:
+        """The skipped files by reason, naming the first ``shown`` of each, so that a user can
+        find them: '2 not an image (a.txt, b.md); 1 not found (x.jpg)'."""
+        reasons: dict[str, list[str]] = {}
+        for name, why in self.skipped:
+            reasons.setdefault(why, []).append(Path(name).name or name)
+        parts = []
+        for why, names in reasons.items():
+            more = f" and {len(names) - shown} more" if len(names) > shown else ""
+            parts.append(f"{len(names)} {why} ({', '.join(names[:shown])}{more})")
+        return "; ".join(parts)
 
 
 # ---- import ---------------------------------------------------------------------------------
 def import_into(store: Store, project_name: str, source: str | Path,
-                kind_name: str | Kind = PHOTO.name) -> ImportReport:
+                kind_name: str | Kind | None = None) -> ImportReport:
     """Import a class-folder tree, a zip of one, a ``.tm`` file, or a studio export made with its
     samples (its labels, class order and settings kept) into a project (created if new, of kind
-    ``kind_name``)."""
+    ``kind_name``, or by default of the kind its files are)."""
     source = Path(source)
     if not source.exists():
         raise StudioError(f"{source} does not exist; give a folder, a .zip or a .tm file.")
@@ -64,8 +72,13 @@ def import_into(store: Store, project_name: str, source: str | Path,
         project: Project | None = store.project(project_name)
     except StudioError:
         project = None
-    own = project.kind if project is not None else kind(kind_name)
     exported = exported_dataset(source)
+    if project is not None:
+        own = project.kind
+    elif kind_name is not None:
+        own = kind(kind_name)
+    else:
+        own = PHOTO if exported is not None or source.suffix.lower() == ".tm" else _detected(source)
     if exported is not None:
         items = exported.items
         if project is None:
@@ -93,7 +106,29 @@ def import_into(store: Store, project_name: str, source: str | Path,
     return report
 
 
+def _detected(source: Path) -> Kind:
+    """The kind of project a folder or zip of class folders makes: the one its files are (images
+    make a photo project); StudioError when it holds samples of more than one kind."""
+    found = kinds_of(archives.file_names(source))
+    if len(found) > 1:
+        held = " and ".join(f"{k.nouns} (e.g. {Path(name).name})" for k, name in found.items())
+        *first, last = KINDS
+        raise StudioError(f"{source} holds both {held}; say which to import with --kind "
+                          f"{', '.join(first)} or {last} (the other files are skipped).")
+    return next(iter(found), PHOTO)
+
+
 def _add_items(project: Project, items: Iterable[archives.Item], report: ImportReport) -> None:
+    """Store each item; on a full disk, DiskFull says how many were stored before it filled."""
+    try:
+        _store_items(project, items, report)
+    except DiskFull:
+        stored = sum(report.added.values())
+        raise DiskFull(project.path, f" after {project.kind.count(stored)} of this import were stored in "
+                       f"project {project.name!r}") from None
+
+
+def _store_items(project: Project, items: Iterable[archives.Item], report: ImportReport) -> None:
     known = {c.label.casefold(): c.label for c in project.classes()}
     for label, name, data, reason in items:
         if data is None or label is None:
@@ -126,6 +161,9 @@ def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
     report = ImportReport(project.kind.noun)
     capture = new_capture() if len(paths) > 1 else ""  # one upload: held back or trained on whole
     for p in map(Path, paths):
+        if not p.exists() or p.is_dir():
+            report.skip(p.name or str(p), "a folder, not a file" if p.is_dir() else "not found")
+            continue
         if p.suffix.lower() == ".zip":
             if not zipfile.is_zipfile(p):
                 report.skip(p.name, "not a readable zip file")

@@ -18,7 +18,7 @@ import gradio as gr
 from studio.errors import StudioError
 from studio.samples import transfer
 from studio.samples.names import folder_for
-from studio.samples.store import ClassInfo, Project
+from studio.samples.store import ClassInfo, Project, Sample
 
 from . import thumbs
 from .common import Page, Studio, esc, guard
@@ -73,6 +73,7 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
     project, version = page.project, page.cards_version
     folder = info.folder
     samples = p.samples(info.label)
+    shown, note = tiles(p, info, samples[:MAX_THUMBS])
     with gr.Column(elem_id=f"card-{i}", elem_classes="class-card", variant="panel"):
         with gr.Row(equal_height=True):
             name = gr.Textbox(info.label, show_label=False, container=False, max_length=64, scale=3, interactive=True,
@@ -95,10 +96,12 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
                 draw.click(None, None, None, js=f"() => {{ window.location.href = {url}; }}")
             upload = gr.UploadButton("Upload", size="sm", min_width=0, file_count="multiple",
                                      file_types=UPLOAD_TYPES, elem_id=f"upload-{i}")
-        gallery = gr.Gallery([thumbs.thumbnail(s.path) for s in samples[:MAX_THUMBS]], show_label=False,
+        gallery = gr.Gallery(shown, show_label=False,
                              columns=8, fit_columns=False, height=128, object_fit="cover",
                              allow_preview=False, visible=bool(samples),
                              elem_id=f"gallery-{i}", elem_classes="thumbs")
+        if note:
+            gr.Markdown(note, elem_id=f"unreadable-{i}", elem_classes="small")
         if len(samples) > MAX_THUMBS:
             gr.Markdown(f"The newest {MAX_THUMBS} of {p.kind.count(len(samples))} are shown.", elem_classes="small")
         with gr.Row():
@@ -130,8 +133,7 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
         q, label = label_now(f)
         report = transfer.add_files(q, label, [Path(x) for x in files or []])
         if report.skipped:
-            named = "; ".join(f"{Path(n).name}: {why}" for n, why in report.skipped[:10])
-            gr.Warning(esc(f"{report.summary()} {named}"))
+            gr.Warning(esc(report.summary()))  # it names the skipped files
         else:
             gr.Info(esc(report.summary()))
         return v + 1
@@ -171,6 +173,32 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
         return v + 1
 
     yes.click(do_delete, [project, version], [version])
+
+
+def tiles(p: Project, info: ClassInfo, samples: list[Sample]) -> tuple[list[str], str]:
+    """The thumbnails of ``samples`` (a crossed-out tile for each that cannot be read) and a note
+    naming every file of the class that could not be read, or "" if there is none."""
+    shown, bad = [], []
+    for s in samples:
+        path, why = thumbs.tile(s.path)
+        shown.append(path)
+        if why:
+            bad.append(why)
+    return shown, unreadable_note(p, info, bad)
+
+
+def unreadable_note(p: Project, info: ClassInfo, bad: list[str],
+                    remove: str = "a crossed-out thumbnail can be selected and removed") -> str:
+    """What the card says about files of class ``info`` that studio cannot read: ``bad`` (why each
+    sample that failed to decode failed) and the class folder's links and other non-files;
+    ``remove`` says how the card removes a sample that fails to decode."""
+    bad = bad + [f"{s.name} is {s.reason}" for s in p.strays(info.label)]
+    if not bad:
+        return ""
+    return (f"**Could not read {len(bad)} file{'s' if len(bad) != 1 else ''}** in `{esc(p.path / info.folder)}`: "
+            + "; ".join(esc(b) for b in bad[:10]) + (" ..." if len(bad) > 10 else "")
+            + f". Training leaves {'it' if len(bad) == 1 else 'them'} out: delete or replace "
+            f"{'it' if len(bad) == 1 else 'them'} ({remove}).")
 
 
 def wire_rename(st: Studio, page: Page, name: gr.Textbox, folder: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.components import Component
 
-from studio.errors import NotFound, StudioError
+from studio.errors import DiskFull, NotFound, StudioError, disk_full
 from studio.samples.store import Project, Store
 
 from .predictors import Predictors
@@ -82,7 +82,8 @@ def guard(fn: Callable) -> Callable:
             raise gr.Error(html.escape(str(e)), print_exception=False) from None
         except OSError as e:  # a full disk, a folder that cannot be written: the user's to fix
             where = f": {e.filename}" if e.filename else ""
-            raise gr.Error(html.escape(f"{e.strerror or e}{where}"), print_exception=False) from None
+            text = DiskFull(e.filename or "this folder") if disk_full(e) else f"{e.strerror or e}{where}"
+            raise gr.Error(html.escape(str(text)), print_exception=False) from None
         except Exception as e:
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error(f"Something went wrong ({html.escape(type(e).__name__)}); the details are in "

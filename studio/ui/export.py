@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import gradio as gr
 
 from studio.export.bundle import export
-from studio.export.formats import FORMATS
+from studio.export.formats import DEFAULT_FORMATS, FORMATS
 from studio.model import modelfile
+from studio.samples import atomic
 
 from .common import Page, Studio, esc, guard
 
@@ -29,7 +30,7 @@ class ExportPanel:
 def render() -> ExportPanel:
     with gr.Column(elem_id="export"):
         gr.Markdown("### Export model")
-        formats = gr.CheckboxGroup([(f.title, f.name) for f in FORMATS.values()], value=["joblib"],
+        formats = gr.CheckboxGroup([(f.title, f.name) for f in FORMATS.values()], value=list(DEFAULT_FORMATS),
                                    label="Formats", elem_id="export-formats")
         with_images = gr.Checkbox(False, label="Include the training images", elem_id="export-images")
         button = gr.Button("Export model", elem_id="export-btn")
@@ -51,7 +52,8 @@ def listen(st: Studio, page: Page, panel: ExportPanel) -> None:
         record = modelfile.load(p.model_dir)
         images = [(k.label, k.folder, [s.path for s in p.samples(k.label)]) for k in p.classes()] if with_images \
             else None
-        result = export(record, st.exports, formats, images)
+        with atomic.on_disk(st.exports):
+            result = export(record, st.exports, formats, images)
         listing = ", ".join(f"`{name}`" for name in sorted(x.name for x in result.folder.iterdir()))
         text = f"Exported to `{esc(result.folder)}`: {listing}."
         code = "\n\n".join(f"# ---- {FORMATS[f].title}: {', '.join(result.files[f])} ----\n"

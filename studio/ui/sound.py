@@ -20,7 +20,7 @@ from studio.samples import sounds, transfer
 from studio.samples.store import ClassInfo, Project
 
 from . import export, hood, train
-from .classes import wire_add_class, wire_rename
+from .classes import unreadable_note, wire_add_class, wire_rename
 from .common import Page, Studio, esc, guard, wire_loader
 
 ROUTE = "/sound"
@@ -105,9 +105,13 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
                               interactive=True, elem_id=f"snd-name-{i}")
             gr.Markdown(f"**{info.count}** clip{'s' if info.count != 1 else ''}", elem_id=f"snd-count-{i}",
                         elem_classes="class-count")
-        if samples:
-            gr.Image(_picture(samples[0].path), show_label=False, interactive=False, height=64, container=False,
+        picture, why = _picture(samples[0].path) if samples else (None, "")
+        if picture is not None:
+            gr.Image(picture, show_label=False, interactive=False, height=64, container=False,
                      buttons=[], elem_id=f"snd-picture-{i}")
+        note = unreadable_note(p, info, [why] if why else [], "choose a clip in the list, then Delete clip")
+        if note:
+            gr.Markdown(note, elem_id=f"snd-unreadable-{i}", elem_classes="small")
         with gr.Row():
             gr.Button("● Hold to record", size="sm", min_width=0, scale=2, elem_id=f"snd-hold-{i}",
                       elem_classes=["hold-btn", f"cls-{folder}"])
@@ -160,12 +164,12 @@ def _clip_events(st: Studio, page: Page, folder: str, clips: gr.Dropdown, delete
     delete.click(on_delete, [page.project, clips, page.cards_version], [page.cards_version])
 
 
-def _picture(path: Path):
-    """The newest clip's spectrogram, or a blank strip if it cannot be read."""
+def _picture(path: Path) -> tuple[object, str]:
+    """The newest clip's spectrogram and "", or None and why the clip cannot be read."""
     try:
-        return sounds.spectrogram_image(sounds.load(path), 320, 64)
-    except StudioError:
-        return None
+        return sounds.spectrogram_image(sounds.load(path), 320, 64), ""
+    except StudioError as e:
+        return None, str(e)
 
 
 def _store(p: Project | None, folder: str, clips: list[sounds.Clip]) -> str:

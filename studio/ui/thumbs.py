@@ -1,8 +1,10 @@
 """Files made only to be shown or downloaded: small JPEG thumbnails of samples (so a class
-card does not send full-size images) and zips of a class's images."""
+card does not send full-size images; a crossed-out tile for one that cannot be read) and zips
+of a class's images."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
@@ -11,6 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from PIL import Image, ImageDraw
+
+from studio.errors import BadSample
 from studio.samples import images
 
 SIZE = 96
@@ -42,17 +47,48 @@ def pruned(folder: Path, max_age_s: float = 3600) -> Path:
 def thumbnail(sample: Path) -> str:
     """The path of ``sample``'s thumbnail; its file name is the sample's name plus ``.jpg``,
     so a click on it names the sample again (see ``sample_name``)."""
-    st = sample.stat()
-    key = hashlib.sha1(f"{sample.resolve()}|{st.st_mtime_ns}|{st.st_size}".encode()).hexdigest()[:16]
-    out = scratch("thumbs") / key / f"{sample.name}{SUFFIX}"
+    out = _shown("thumbs", sample)
     if not out.exists():
         img = images.load(sample)
         img.thumbnail((SIZE, SIZE))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{secrets.token_hex(4)}.tmp")
-        tmp.write_bytes(images.to_jpeg(img, quality=80))
-        os.replace(tmp, out)
+        _write(out, images.to_jpeg(img, quality=80))
     return str(out)
+
+
+def _shown(kind: str, sample: Path) -> Path:
+    """Where the picture shown for this version of ``sample`` goes: named as the sample, plus ``.jpg``."""
+    st = sample.stat()
+    key = hashlib.sha1(f"{sample.resolve()}|{st.st_mtime_ns}|{st.st_size}".encode()).hexdigest()[:16]
+    return scratch(kind) / key / f"{sample.name}{SUFFIX}"
+
+
+def _write(out: Path, data: bytes) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{secrets.token_hex(4)}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+
+
+def tile(sample: Path) -> tuple[str, str]:
+    """``sample``'s thumbnail and "", or, if it cannot be read, a crossed-out grey tile under the
+    same name (so it can still be selected and removed) and why it could not be read."""
+    try:
+        return thumbnail(sample), ""
+    except BadSample as e:
+        out = _shown("unreadable", sample)
+        if not out.exists():
+            _write(out, _crossed())
+        return str(out), str(e)
+
+
+@functools.cache
+def _crossed() -> bytes:
+    """A grey tile with a dark cross: a sample that could not be read."""
+    img = Image.new("RGB", (SIZE, SIZE), (200, 200, 200))
+    draw = ImageDraw.Draw(img)
+    for line in (((8, 8), (SIZE - 8, SIZE - 8)), ((8, SIZE - 8), (SIZE - 8, 8))):
+        draw.line(line, fill=(90, 90, 90), width=6)
+    return images.to_jpeg(img, quality=80)
 
 
 def sample_name(thumb_path: str) -> str:

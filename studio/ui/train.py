@@ -105,7 +105,8 @@ def summary(info: dict | None, kind: Kind) -> str:
     m = Metrics.from_json(info.get("metrics"))
     score = (f"test accuracy **{m.test.accuracy:.0%}** on {esc(m.held_back(kind.noun, kind.nouns))}"
              if m.test.accuracy is not None else f"no {kind.nouns} held back for testing (add more per class)")
-    return f"Model {info.get('id', '')}: trained in {m.seconds:.1f} s, {score}."
+    skipped = m.left_out(kind.noun, kind.nouns)
+    return f"Model {info.get('id', '')}: trained in {m.seconds:.1f} s, {score}." + (f" {esc(skipped)}" * bool(skipped))
 
 
 def status(p: Project) -> str:

@@ -5,7 +5,8 @@ in-page probe that times when the video and the live label change.
 The video shows 12 photos of one class, then 12 of another, looping. A coloured strip down
 its left edge names the class on screen (red for the first, blue for the second); the strip
 lies outside the centre square that studio's features look at, so the model never sees it,
-while the probe can tell which class is showing at any moment.
+while the probe can tell which class is showing at any moment. A test may instead give its own
+segments (photos, marker, seconds per photo), with green and yellow markers besides.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ CHROMIUM = "/usr/bin/chromium"
 WIDTH, HEIGHT, STRIP = 320, 240, 40
 FPS = 30
 SEGMENT_S = 3.0  # seconds each class is on screen
-MARKERS = {"red": (255, 0, 0), "blue": (0, 0, 255)}
+MARKERS = {"red": (255, 0, 0), "blue": (0, 0, 255), "green": (0, 255, 0), "yellow": (255, 255, 0)}
 
 
 def missing_tools() -> str | None:
@@ -54,16 +55,20 @@ def frame(photo: Path, marker: tuple[int, int, int]) -> np.ndarray:
     return out
 
 
-def make_y4m(dest: Path, first: list[Path], second: list[Path]) -> Path:
-    """A looping .y4m: ``first``'s photos with a red strip, then ``second``'s with a blue one."""
+def make_y4m(dest: Path, first: list, second: list[Path] | None = None, fps: int = FPS) -> Path:
+    """A looping .y4m: ``first``'s photos with a red strip, then ``second``'s with a blue one,
+    SEGMENT_S each. Without ``second``, ``first`` is a list of segments ``(photos, marker,
+    seconds per photo)``, ``marker`` a name in MARKERS, played in that order."""
+    segments = first if second is None else [(first, "red", SEGMENT_S / len(first)),
+                                              (second, "blue", SEGMENT_S / len(second))]
     cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{WIDTH}x{HEIGHT}", "-r", str(FPS), "-i", "-", "-pix_fmt", "yuv420p", str(dest)]
+           "-s", f"{WIDTH}x{HEIGHT}", "-r", str(fps), "-i", "-", "-pix_fmt", "yuv420p", str(dest)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     assert proc.stdin is not None
-    for photos, marker in ((first, MARKERS["red"]), (second, MARKERS["blue"])):
-        repeat = round(SEGMENT_S * FPS / len(photos))
+    for photos, marker, seconds in segments:
+        repeat = max(1, round(seconds * fps))
         for photo in photos:
-            data = frame(photo, marker).tobytes()
+            data = frame(photo, MARKERS[marker]).tobytes()
             for _ in range(repeat):
                 proc.stdin.write(data)
     proc.stdin.close()
@@ -168,6 +173,7 @@ def launch(playwright, y4m: Path, profile: Path | None = None):
 
 # Every 10 ms: which class the webcam <video> shows (its marker strip; drawing a <video> to a
 # canvas ignores the CSS mirror) and the live label's text; each change is kept with its time.
+# Yellow is told from red by its green channel, green from blue by its blue one.
 PROBE_JS = r"""
 (() => {
   const P = window.__probe = {video: [], label: []};
@@ -182,8 +188,10 @@ PROBE_JS = r"""
     if (!v || !v.videoWidth || v.paused) return null;
     cx.drawImage(v, 0, 0, 32, 24);
     const d = cx.getImageData(2, 12, 1, 1).data;
+    if (d[0] > 150 && d[1] > 150 && d[2] < 100) return 'yellow';
     if (d[0] > 150 && d[2] < 100) return 'red';
     if (d[2] > 150 && d[0] < 100) return 'blue';
+    if (d[1] > 150 && d[0] < 100 && d[2] < 100) return 'green';
     return null;
   };
   setInterval(() => {
