@@ -429,7 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
         (["--batch-size"], {"type": int, "help": "MLP: samples per gradient step (default 16)"}),
         (["--learning-rate"], {"type": float, "help": "MLP: Adam's step size (default 0.001)"}),
         (["--hidden"], {"type": int, "help": "MLP: hidden units (default 100)"}),
-        (["--C"], {"type": float, "help": "SVMs and logistic regression: inverse regularisation (default 10)"}),
+        (["--C"], {"type": float, "help": "SVMs and logistic regression: inverse regularisation (default 0: "
+                                          "the features' own, 100 for pretrained features, else 10)"}),
         (["--k"], {"type": int, "help": "k-nearest neighbours: neighbours that vote (default 5)"}),
         (["--seed"], {"type": int, "help": "random seed of the held-back split and the model (default 0)"}),
         (["--test-fraction"], {"type": float, "help": "share of each class held back for testing, 0 to 0.5 "

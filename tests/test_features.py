@@ -171,8 +171,8 @@ def test_default_spec_is_the_best_measured_recipe():
     photo = TrainSettings(**PHOTO.default_settings())  # a new photo project: the network's features
     assert (photo.features, photo.head) == ("pretrained", "logistic") and photo.spec_for(PHOTO) == PretrainedSpec()
     assert TrainSettings(**SOUND.default_settings()).head == "svc"
-    assert (s.svc_option("gamma"), s.svc_option("calibration_folds")) == (0.5, 3)
-    assert (TrainSettings(features="hog").svc_option("gamma"), TrainSettings(features="hog").svc_option(
+    assert (s.option("gamma"), s.option("calibration_folds")) == (0.5, 3)
+    assert (TrainSettings(features="hog").option("gamma"), TrainSettings(features="hog").option(
         "calibration_folds")) == (1.0, 5)
     assert s.spec_for(PHOTO) == CombinedSpec() and s.spec_for(PHOTO).to_json() == make_spec()
     assert s.spec_for(SKETCH).framing == "sketch"

@@ -218,7 +218,7 @@ class CombinedSpec(ImageSpec):
     kind = "combined"
     title = "Combined: GIST, HOG, LBP and colour (best measured)"
     # a wider RBF kernel; three calibration folds keep the training time within the budget
-    svc = {"gamma": 0.5, "calibration_folds": 3}
+    head_options = {"gamma": 0.5, "calibration_folds": 3}
     size: int = 64
     cell: int = 16
     color: bool = True

@@ -99,6 +99,7 @@ class PretrainedSpec(ImageSpec):
     title = "Pretrained: features from a network trained on ImageNet photos (best measured)"
     head = "logistic"  # an RBF SVC does badly on these at 10 images per class; logistic regression well
     standardise = False  # unit vectors already: per-feature scaling from ten images only adds noise
+    head_options = {"C": 100.0}  # measured: 0.926 / 0.953 / 0.967 against C 10's 0.925 / 0.949 / 0.970
     extra_kernel = (_backbone_session, network_input, pretrained_features)
     graph_kernel = (network_input,)  # model.onnx holds the network: its scripts feed it the square
     # its JavaScript twin: networkInput in export/templates/predict.mjs

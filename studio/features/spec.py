@@ -44,7 +44,8 @@ class FeatureSpec:
     standardise: ClassVar[bool] = True  # scale each feature to zero mean and unit variance before the model
     node: ClassVar[bool] = True  # predict.mjs (the Node.js twin of the kernels) computes it
     batch: ClassVar[int] = 1  # samples per ``vectors`` call; above 1 (a network) the cache also uses every core
-    svc: ClassVar[dict[str, float]] = {}  # the RBF SVC's "gamma" and "calibration_folds", if not the defaults
+    # the head's "C", and the RBF SVC's "gamma" and "calibration_folds", where they differ from the defaults
+    head_options: ClassVar[dict[str, float]] = {}
     legacy: ClassVar[dict[str, Any]] = {}  # fields older model files lack, with the value they meant
 
     # ---- JSON -------------------------------------------------------------------------------

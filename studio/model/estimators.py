@@ -51,13 +51,13 @@ def rbf_gamma(multiple: float, X: np.ndarray | None) -> float | str:
 def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray, X: np.ndarray | None = None):
     """An unfitted pipeline (scaler + model) for settings ``s`` (``X``: the training features,
     needed for an SVC whose width is not scikit-learn's "scale")."""
-    folds = int(s.svc_option("calibration_folds"))
+    folds, C = int(s.option("calibration_folds")), s.option("C")
     head = s.head
     if head == "svc":
-        svc = SVC(C=s.C, kernel="rbf", gamma=rbf_gamma(s.svc_option("gamma"), X), random_state=s.seed)
+        svc = SVC(C=C, kernel="rbf", gamma=rbf_gamma(s.option("gamma"), X), random_state=s.seed)
         model = _calibrated(svc, y, groups, s.seed, folds)
     elif head == "linear_svm":
-        model = _calibrated(LinearSVC(C=s.C, random_state=s.seed, max_iter=5000), y, groups, s.seed, folds)
+        model = _calibrated(LinearSVC(C=C, random_state=s.seed, max_iter=5000), y, groups, s.seed, folds)
     elif head == "mlp":
         model = MLPClassifier(hidden_layer_sizes=(s.hidden,), learning_rate_init=s.learning_rate,
                               batch_size=s.batch_size, max_iter=s.epochs, random_state=s.seed)
@@ -68,6 +68,6 @@ def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray, X: np.nd
     elif head == "naive_bayes":
         model = GaussianNB()
     else:
-        model = LogisticRegression(C=s.C, max_iter=max(100, s.epochs * 10), random_state=s.seed)
+        model = LogisticRegression(C=C, max_iter=max(100, s.epochs * 10), random_state=s.seed)
     standardise = registry.SPECS[s.features].standardise if s.features in registry.SPECS else True
     return Pipeline([("scale", StandardScaler(with_mean=standardise, with_std=standardise)), ("model", model)])

@@ -22,9 +22,9 @@ MODELS = {
 }
 HEADS = tuple(m for m in MODELS if m != "auto")  # the estimators themselves
 ITERATIVE = {"mlp"}
-# scikit-learn's "scale" width and five calibration folds, unless the feature kind brings its own
-# (FeatureSpec.svc, measured per kind in bench/RESULTS.md).
-SVC_DEFAULTS = {"gamma": 1.0, "calibration_folds": 5}
+# C 10, scikit-learn's "scale" width and five calibration folds, unless the feature kind brings
+# its own (FeatureSpec.head_options, measured per kind in bench/RESULTS.md).
+HEAD_DEFAULTS = {"C": 10.0, "gamma": 1.0, "calibration_folds": 5}
 
 
 @dataclass
@@ -41,7 +41,7 @@ class TrainSettings:
     batch_size: int = 16
     learning_rate: float = 0.001
     hidden: int = 100
-    C: float = 10.0
+    C: float = 0.0  # SVMs' and logistic regression's inverse regularisation; 0: the features' own
     k: int = 5
     test_fraction: float = 0.15
     seed: int = 0
@@ -85,7 +85,9 @@ class TrainSettings:
         num("batch_size", int, 1, 4096)
         num("learning_rate", float, 1e-6, 1.0)
         num("hidden", int, 1, 4096)
-        num("C", float, 1e-4, 1e6)
+        num("C", float, 0.0, 1e6)
+        if 0 < self.C < 1e-4:
+            raise StudioError(f"Setting 'C' must be 0 (the features' own) or at least 0.0001; got {self.C}.")
         num("k", int, 1, 100)
         num("test_fraction", float, 0.0, 0.5)
         num("seed", int, 0, 2**31 - 1)
@@ -101,9 +103,9 @@ class TrainSettings:
         """The model trained: ``model``, or for "auto" the one that suits the features."""
         return head_of(self.model, self.features)
 
-    def svc_option(self, name: str) -> float:
-        """``gamma`` or ``calibration_folds`` as set, or the chosen features' own when 0."""
-        return getattr(self, name) or registry.SPECS[self.features].svc.get(name, SVC_DEFAULTS[name])
+    def option(self, name: str) -> float:
+        """``C``, ``gamma`` or ``calibration_folds`` as set, or the chosen features' own when 0."""
+        return getattr(self, name) or registry.SPECS[self.features].head_options.get(name, HEAD_DEFAULTS[name])
 
     def spec_for(self, kind: Kind) -> FeatureSpec:
         """The feature spec for a project of ``kind``; StudioError if impossible (sound features

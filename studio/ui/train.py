@@ -62,7 +62,8 @@ def render() -> TrainPanel:
                 w["hidden"] = gr.Number(label="Hidden units", precision=0, minimum=1, maximum=4096,
                                         elem_id="set-hidden")
             with gr.Row():
-                w["C"] = gr.Number(label="C (SVM)", minimum=1e-4, maximum=1e6, elem_id="set-c")
+                w["C"] = gr.Number(label="C (SVM, logistic; 0: the features' own)", minimum=0, maximum=1e6,
+                                   elem_id="set-c")
                 w["k"] = gr.Number(label="k (nearest neighbours)", precision=0, minimum=1, maximum=100,
                                    elem_id="set-k")
             reset = gr.Button("Reset to defaults", size="sm", elem_id="reset-settings")
