@@ -125,3 +125,12 @@ def make_spec(kind: str = "combined", size: int | None = None, color: bool = Tru
         return spec.checked().to_json()
     except ValueError as e:
         raise StudioError(str(e)) from None
+
+
+def resigned(meta: dict) -> str:
+    """model.json's ``meta`` signed with this installation's secret, as another studio version
+    here would have written it (an edit studio did not sign is refused before anything else:
+    test_model_trust.py)."""
+    from studio.model import signing
+
+    return json.dumps({**meta, "signature": signing.sign(meta)})

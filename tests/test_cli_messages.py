@@ -191,8 +191,10 @@ def test_train_draws_its_bar_on_a_terminal_and_lines_in_a_pipe(trained):
 def make_plan(target: str, *extra: str) -> str:
     if shutil.which("make") is None:
         pytest.skip("needs make")
-    plan = subprocess.run(["make", "-n", target, "VENV=/nonexistent/venv", *extra], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+    # run by `make test`, this make would inherit the outer one's flags and print its directory
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    plan = subprocess.run(["make", "--no-print-directory", "-n", target, "VENV=/nonexistent/venv", *extra],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60, env=env)
     assert plan.returncode == 0, plan.stderr
     return plan.stdout
 

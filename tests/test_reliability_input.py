@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import fixture_images, make_project, png_bytes, run_cli
+from helpers import fixture_images, make_project, png_bytes, resigned, run_cli
 from PIL import Image
 
 from studio.errors import StudioError, UnsafeFile
 from studio.export.bundle import export
-from studio.model import modelfile, signing
+from studio.model import modelfile
 from studio.model.predictor import Predictor
 from studio.model.settings import TrainSettings
 from studio.model.training import train
@@ -141,12 +141,6 @@ def pointer(trained_store):
     for name, data in files.items():
         (project.model_dir / name).write_bytes(data)
     path.write_bytes(original)
-
-
-def resigned(meta: dict) -> str:
-    """``meta`` signed with this installation's secret, as another studio version here would have
-    written it (an edit studio did not sign is refused before anything else: test_model_trust.py)."""
-    return json.dumps({**meta, "signature": signing.sign(meta)})
 
 
 EDITS = {  # what another studio version, or a hand edit, could leave in model.json

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from browser.browser_kit import field
 from conftest import ARTIFACTS, FIXTURES, ROOT
-from helpers import png_bytes
+from helpers import png_bytes, resigned
 from PIL import Image
 from reliability_kit import GradioError, Server, Session, check_store, frames_saved, solid_png
 
@@ -209,8 +209,13 @@ def test_a_model_replaced_under_the_running_server_is_never_unpickled(server, tr
         with pytest.raises(GradioError, match="checksum"):
             s.call("on_test", s.upload(solid_png(RED), "red.png"))
         # studio's own file, but a description edited (a HOG cell of 0 would crash OpenCV):
-        # refused before any frame reaches it, and the server lives on
-        pointer.write_text(json.dumps({**meta, "id": "edited", "spec": {**meta["spec"], "cell": 0}}))
+        # refused before any frame reaches it, and the server lives on; unsigned, as not this
+        # installation's; signed (another studio version here), as a spec it does not compute
+        edited = {**meta, "id": "edited", "spec": {**meta["spec"], "cell": 0}}
+        pointer.write_text(json.dumps(edited))
+        label, stats = live_text(s)
+        assert label is None and "not made by this studio installation" in stats, stats
+        pointer.write_text(resigned({**edited, "id": "edited, signed"}))
         label, stats = live_text(s)
         assert label is None and "not one this studio computes" in stats, stats
         pointer.write_text(json.dumps({**meta, "id": "format 2", "format": 2}))
@@ -386,8 +391,8 @@ def test_bad_files_through_the_page_are_named_and_nothing_is_written(chromium, s
         with page.expect_file_chooser() as chooser:
             page.click("#upload-0")
         chooser.value.set_files([tmp_path / n for n in files])
-        for said in ("notes.png: not a readable image", "truncated.jpg: not a readable image",
-                     "bomb.png: too large to decode safely", "broken.zip: not a readable zip file"):
+        for said in ("not a readable image (notes.png", "truncated.jpg)", "too large to decode safely (bomb.png)",
+                     "not a readable zip file (broken.zip)"):  # each reason, with the files it stopped
             expect(toast(page, said)).to_be_visible()
         expect(page.locator("#count-0")).to_contain_text("1 image")
         (tmp_path / "script.sh").write_bytes(b"#!/bin/sh\necho hi\n")

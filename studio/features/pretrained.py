@@ -184,9 +184,11 @@ class PretrainedSpec(ImageSpec):
         net = backbone.feature_graph(backbone.onnx_bytes())
         graph = net.graph
         outputs = [VECTOR]
-        if self.pooling == "mean":
+        constants = {"min_length": (TensorProto.FLOAT, MIN_LENGTH)}  # only what the nodes use: onnxruntime
+        if self.pooling == "mean":                                  # warns of every unused one
             nodes = _unit_nodes(helper, backbone.FEATURES_NAME, VECTOR)
         else:
+            constants["block_weight"] = (TensorProto.FLOAT, BLOCK_WEIGHT)
             props = {p.key: p.value for p in net.metadata_props}
             head_map, block = props[backbone.HEAD_MAP_PROP], json.loads(props[backbone.BLOCKS_PROP])[BLOCK]
             nodes = [helper.make_node("GlobalAveragePool", [block], ["block_mean"]),
@@ -199,12 +201,11 @@ class PretrainedSpec(ImageSpec):
                                            ["flipped_map"]),
                           *_grid_nodes(helper, "flipped_map", MIRROR)]
                 outputs.append(MIRROR)
+                constants.update({name: (TensorProto.INT64, value) for name, value in
+                                  (("last", -1), ("before_first", -(2**62)), ("width_axis", 3), ("backwards", -1))})
         graph.node.extend(nodes)
-        graph.initializer.extend([
-            helper.make_tensor("min_length", TensorProto.FLOAT, [], [MIN_LENGTH]),
-            helper.make_tensor("block_weight", TensorProto.FLOAT, [], [BLOCK_WEIGHT]),
-            *(helper.make_tensor(name, TensorProto.INT64, [1], [value]) for name, value in
-              (("last", -1), ("before_first", -(2**62)), ("width_axis", 3), ("backwards", -1)))])
+        graph.initializer.extend(helper.make_tensor(name, dtype, [] if dtype == TensorProto.FLOAT else [1], [value])
+                                 for name, (dtype, value) in constants.items())
         del graph.output[:]
         graph.output.extend(helper.make_tensor_value_info(o, TensorProto.FLOAT, ["N", self.vector_size])
                             for o in outputs)
