@@ -175,18 +175,6 @@ def _without_cors(send: Send) -> Send:
     return wrapped
 
 
-def guarded_app(hosts: guard.HostPolicy, throttle: guard.LoginThrottle | None) -> Any:
-    """Gradio's app class with ``WebGuard`` outside all of its middleware, handed to ``launch``:
-    middleware added the usual way would sit inside Gradio's CORS middleware."""
-    from gradio.routes import App, ORJSONResponse
-
-    class GuardedApp(App):
-        def build_middleware_stack(self) -> ASGIApp:
-            return WebGuard(super().build_middleware_stack(), hosts, throttle)
-
-    return GuardedApp(default_response_class=ORJSONResponse)
-
-
 def serve(args: argparse.Namespace) -> None:
     """Build the app on the store in ``args.captures`` and serve it until interrupted."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -219,7 +207,7 @@ def serve(args: argparse.Namespace) -> None:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2  # Pillow refuses images of more than twice this
 
     from studio.samples.store import Store
-    from studio.ui import build, launch_options
+    from studio.ui import build, guarded_app, launch_options
 
     demo = build(Store(captures), exports)
     demo.queue(default_concurrency_limit=4)
@@ -229,7 +217,8 @@ def serve(args: argparse.Namespace) -> None:
                 auth_message=throttle.rule() if throttle else None, max_file_size=MAX_FILE_SIZE,
                 allowed_paths=[str(captures), str(exports)], footer_links=[], run_history=False,
                 enable_monitoring=False, show_error=False, ssr_mode=False, num_workers=0,
-                _app=guarded_app(hosts, throttle), quiet=True, prevent_thread_lock=True, **launch_options())
+                _app=guarded_app(lambda app: WebGuard(app, hosts, throttle)), quiet=True, prevent_thread_lock=True,
+                **launch_options())
     # quiet: Gradio's own lines offer share links studio never makes; say where the page is instead
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"studio: running on http://{'127.0.0.1' if host == '0.0.0.0' else host}:{demo.server_port}/ "

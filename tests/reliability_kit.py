@@ -17,6 +17,8 @@ import queue
 import re
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,3 +260,28 @@ def frames_saved(status: str) -> int | None:
     """The running count in the recording status ("● Recording into **X**: 12 images")."""
     m = re.search(r"Recording into .*?: (\d+) image", status or "")
     return int(m.group(1)) if m else None
+
+
+@contextmanager
+def started_together(*servers: Server) -> Iterator[None]:
+    """Start ``servers`` at once (each takes 10-14 s here), and stop them all afterwards."""
+    errors: list[Exception] = []
+
+    def start(srv: Server) -> None:
+        try:
+            srv.start()
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        if errors:
+            raise errors[0]
+        yield
+    finally:
+        for srv in servers:
+            srv.stop()

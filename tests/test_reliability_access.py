@@ -18,7 +18,7 @@ import httpx
 import pytest
 from conftest import ARTIFACTS, ROOT
 from helpers import clean_env
-from reliability_kit import Server, Session, solid_png
+from reliability_kit import Server, Session, solid_png, started_together
 
 from studio.samples.webcam import snapshot_token
 
@@ -119,26 +119,8 @@ def servers(tmp_path_factory):
     users.write_text("# studio users\nbob:builder\n\ncarol:c0l0n:in:password\n")
     flag = Server(tmp_path_factory.mktemp("auth-flag"), args=["--auth", f"{USER}:{PASSWORD}"])
     env = Server(tmp_path_factory.mktemp("auth-env"), env={"STUDIO_AUTH": str(users)})
-    errors = []
-
-    def start(srv):
-        try:
-            srv.start()
-        except Exception as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=start, args=(s,)) for s in (flag, env)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    try:
-        if errors:
-            raise errors[0]
+    with started_together(flag, env):
         yield flag, env
-    finally:
-        flag.stop()
-        env.stop()
 
 
 @pytest.fixture(scope="module")

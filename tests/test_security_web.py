@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT
 from helpers import clean_env
 from PIL import Image
-from reliability_kit import Server, Session, solid_png
+from reliability_kit import Server, Session, solid_png, started_together
 
 from studio import guard
 from studio.errors import StudioError
@@ -247,26 +247,8 @@ def servers(tmp_path_factory):
     project = Store(open_.captures).create("Secret project", "photo")
     sample = project.add_sample("Class 1", Image.new("RGB", (32, 32), (1, 2, 3))).path
     locked = Server(tmp_path_factory.mktemp("auth"), args=["--auth", f"{USER}:{PASSWORD}"])
-    errors = []
-
-    def start(srv):
-        try:
-            srv.start()
-        except Exception as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=start, args=(s,)) for s in (open_, locked)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    try:
-        if errors:
-            raise errors[0]
+    with started_together(open_, locked):
         yield open_, locked, sample
-    finally:
-        open_.stop()
-        locked.stop()
 
 
 def stored(server: Server, name: str) -> list:

@@ -4,6 +4,6 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from .app import build, launch_options  # noqa: E402
+from .app import build, guarded_app, launch_options  # noqa: E402
 
-__all__ = ["build", "launch_options"]
+__all__ = ["build", "guarded_app", "launch_options"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -51,3 +53,15 @@ def build(store: Store, exports: Path) -> gr.Blocks:
 def launch_options() -> dict:
     """The page-wide options that Gradio 6 takes in ``launch()``."""
     return {"css": assets.CSS, "js": assets.HOLD_JS, "i18n": I18N}
+
+
+def guarded_app(wrap: Callable[[Any], Any]) -> Any:
+    """Gradio's app with ``wrap`` (studio.server's WebGuard) outside all of its middleware, for
+    ``launch(_app=...)``: middleware added the usual way would sit inside Gradio's CORS middleware."""
+    from gradio.routes import App, ORJSONResponse
+
+    class GuardedApp(App):
+        def build_middleware_stack(self) -> Any:
+            return wrap(super().build_middleware_stack())
+
+    return GuardedApp(default_response_class=ORJSONResponse)
