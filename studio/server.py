@@ -92,14 +92,16 @@ class WebGuard:
             await self.app(scope, receive, send)
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """One login attempt at a time per client address; a locked address gets 429, a wrong
-        password its answer only after the throttle's delay."""
+        """One login attempt at a time per client address; a locked address gets 429 (400 from the
+        page's login form, which then clears its fields and says the credentials failed, below the
+        rule it shows), a wrong password its answer only after the throttle's delay."""
         assert self.throttle is not None
         client = (scope.get("client") or ("unknown",))[0]
         async with self._turn(client):
             left = self.throttle.locked_for(client)
-            if left > 0:
-                await _refuse(scope, send, 429, self.throttle.lock_message(client),
+            if left > 0:  # Gradio's login form reacts to 400 only: a browser's fetch gets that
+                status = 400 if "sec-fetch-mode" in _headers(scope) else 429
+                await _refuse(scope, send, status, self.throttle.lock_message(client),
                               [(b"retry-after", str(math.ceil(left)).encode())])
                 return
             held: list[Message] = []

@@ -205,6 +205,23 @@ def test_exporting_into_a_full_disk_leaves_no_export(disk, store):
     assert_whole(disk)
 
 
+def test_an_export_whose_zip_does_not_fit_leaves_no_folder_either(disk, store, tmp_path):
+    p = make_project(store, "rps", "rps", n=3)
+    train(p, FAST)
+    elsewhere = run_cli("export", "rps", "--out", tmp_path / "elsewhere", "--format", "joblib", captures=store.root)
+    folder = next(f for f in (tmp_path / "elsewhere").iterdir() if f.is_dir())
+    pages = sum(-(-f.stat().st_size // 4096) for f in folder.rglob("*") if f.is_file())
+    out = disk / "exported"
+    out.mkdir()
+    filler = fill(disk)
+    os.truncate(filler, filler.stat().st_size - (pages + 8) * 4096)  # room for the folder, not for its zip too
+    done = run_cli("export", "rps", "--out", out, "--format", "joblib", captures=store.root, check=False)
+    assert done.returncode == 1, (elsewhere.stdout, done.stdout)
+    assert done.stderr.startswith(f"studio: error: The disk holding {out} {FULL}")
+    assert list(out.iterdir()) == []
+    assert_whole(disk)
+
+
 def test_two_trainings_at_once_end_with_one_complete_model(store):
     p = make_project(store, "rps", "rps", n=3)
     command = [sys.executable, "-m", "studio", "--captures", str(store.root), "train", "rps", *FAST_FLAGS]

@@ -389,6 +389,9 @@ def test_password_guessing_is_slowed_then_locked(servers):
     assert 200 <= int(headers["retry-after"]) <= 300
     text = data.decode()
     assert text.count("\n") == 1 and "too many wrong passwords from 127.0.0.1" in text and "min" in text
+    # the page's login form (a browser's fetch) shows only 400s: it gets one, with the same words
+    status, data, _, _ = request(srv.port, "POST", "/login", login_form(PASSWORD), {**FORM, "Sec-Fetch-Mode": "cors"})
+    assert status == 400 and "too many wrong passwords" in data.decode()
     # another address is not locked out by this one's guesses
     status, data, headers, _ = request(srv.port, "POST", "/login", login_form(PASSWORD), FORM, source="127.0.0.2")
     assert status == 200 and "set-cookie" in headers, data

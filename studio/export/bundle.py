@@ -98,7 +98,11 @@ def export(record: modelfile.ModelRecord, out: Path | None = None,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    zip_path = archives.zip_folder(out / stem, out / f"{stem}.zip")
+    try:
+        zip_path = archives.zip_folder(out / stem, out / f"{stem}.zip")
+    except BaseException:  # the export is the folder and its zip: none without the other
+        shutil.rmtree(out / stem, ignore_errors=True)
+        raise
     return ExportResult(out / stem, zip_path, files)
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,6 +69,19 @@ class Sample:
         recording: see ``new_capture``); a sample stored alone is its own capture."""
         parts = self.path.stem.split("-")
         return parts[2] if len(parts) == 3 and parts[2] else self.path.stem
+
+
+_last_stamp = [0]
+_stamp_lock = threading.Lock()
+
+
+def new_stem(capture: str = "") -> str:
+    """A new sample's file name without suffix, ``<time>-<random>[-<capture>]``: names sort in the
+    order this process made them (the microsecond clock, never repeated), so samples stored by
+    several threads keep the order they were handed over in."""
+    with _stamp_lock:
+        _last_stamp[0] = stamp = max(time.time_ns() // 1000, _last_stamp[0] + 1)
+    return f"{stamp:016d}-{secrets.token_hex(3)}" + (f"-{capture}" if capture else "")
 
 
 def new_capture() -> str:
@@ -272,17 +286,17 @@ class Project:
         capture = new_capture()  # the clips of one recording are near-copies of one moment
         return [self.add_file(info, data, suffix, capture) for data, suffix in pieces]
 
-    def add_file(self, info: ClassInfo, data: bytes, suffix: str, capture: str = "") -> Sample:
-        """Store already-encoded sample bytes under a new, unique name in class ``info``
-        (names sort by time; ``capture``, if given, ends the name)."""
+    def add_file(self, info: ClassInfo, data: bytes, suffix: str, capture: str = "", stem: str = "") -> Sample:
+        """Store already-encoded sample bytes under a new, unique name in class ``info`` (``stem``
+        from ``new_stem``, or one made now: names sort by time; ``capture``, if given, ends the name)."""
         folder = self.path / info.folder
+        stem = stem or new_stem(capture)
         while True:
-            stem = f"{time.time_ns() // 1000:016d}-{secrets.token_hex(3)}" + (f"-{capture}" if capture else "")
             try:
                 atomic.write_new(folder / f"{stem}{suffix}", data)
                 return Sample(info.label, folder / f"{stem}{suffix}")
             except FileExistsError:
-                continue
+                stem = new_stem(capture)
 
     def already_stored(self, paths: list[Path]) -> list[Path]:
         """The files among ``paths`` that hold a sample this project already has (the same

@@ -5,8 +5,11 @@ Machine ``.tm`` files, and studio exports made with their samples (walked in ``a
 from __future__ import annotations
 
 import json
+import os
 import zipfile
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,10 +21,11 @@ from studio.features import image_kernel
 from studio.kinds import KINDS, PHOTO, Kind, kind, kinds_of
 from studio.samples import archives, images
 from studio.samples.names import folder_for
-from studio.samples.store import Project, Store, new_capture
+from studio.samples.store import ClassInfo, Project, Store, new_capture, new_stem
 
 TM_SEPARATOR = "-!-"
 TM_SIZE = 224
+WORKERS = min(8, 2 * (os.cpu_count() or 1))  # threads storing an import: fsync waits overlap
 TM_DEFAULTS = {"trainEpochs": 50, "trainBatchSize": 16, "trainLearningRate": 0.001}
 
 
@@ -61,10 +65,11 @@ class ImportReport:
 
 # ---- import ---------------------------------------------------------------------------------
 def import_into(store: Store, project_name: str, source: str | Path,
-                kind_name: str | Kind | None = None) -> ImportReport:
+                kind_name: str | Kind | None = None, workers: int | None = None) -> ImportReport:
     """Import a class-folder tree, a zip of one, a ``.tm`` file, or a studio export made with its
     samples (its labels, class order and settings kept) into a project (created if new, of kind
-    ``kind_name``, or by default of the kind its files are)."""
+    ``kind_name``, or by default of the kind its files are), ``workers`` threads (default
+    ``WORKERS``) decoding and writing samples."""
     source = Path(source)
     if not source.exists():
         raise StudioError(f"{source} does not exist; give a folder, a .zip or a .tm file.")
@@ -99,7 +104,7 @@ def import_into(store: Store, project_name: str, source: str | Path,
     if project is None:
         project = store.create(project_name, own, classes=[])
     report = ImportReport(own.noun)
-    _add_items(project, items, report)
+    _add_items(project, items, report, workers or WORKERS)
     if not report.added:
         raise StudioError(f"No {own.nouns} found in {source}: expected one sub-folder per class holding "
                           f"{own.noun} files. {report.summary()}")
@@ -118,31 +123,60 @@ def _detected(source: Path) -> Kind:
     return next(iter(found), PHOTO)
 
 
-def _add_items(project: Project, items: Iterable[archives.Item], report: ImportReport) -> None:
+def _add_items(project: Project, items: Iterable[archives.Item], report: ImportReport, workers: int = 1) -> None:
     """Store each item; on a full disk, DiskFull says how many were stored before it filled."""
     try:
-        _store_items(project, items, report)
+        _store_items(project, items, report, workers)
     except DiskFull:
         stored = sum(report.added.values())
         raise DiskFull(project.path, f" after {project.kind.count(stored)} of this import were stored in "
                        f"project {project.name!r}") from None
 
 
-def _store_items(project: Project, items: Iterable[archives.Item], report: ImportReport) -> None:
-    known = {c.label.casefold(): c.label for c in project.classes()}
-    for label, name, data, reason in items:
-        if data is None or label is None:
-            report.skip(name, reason or "not in a class folder")
-            continue
-        key = label.casefold()
-        if key not in known:
-            known[key] = project.add_class(label).label
+def _store_items(project: Project, items: Iterable[archives.Item], report: ImportReport, workers: int) -> None:
+    """Decode, encode and write items on ``workers`` threads (decoding, encoding and fsync let go of
+    the GIL), reading ahead a bounded number; the report follows the items' order."""
+    own, known = project.kind, {c.label.casefold(): c for c in project.classes()}
+
+    def store(info: ClassInfo, name: str, data: bytes, stem: str) -> str | None:
         try:
-            project.add_sample(known[key], data, name=name)
+            project.add_file(info, *own.stored(data, name), stem=stem)
         except BadSample as e:
-            report.skip(name, _why(e, project.kind))
-            continue
-        report.count(known[key])
+            return _why(e, own)
+        return None
+
+    pending: deque[tuple[str, str, Future]] = deque()
+
+    def settle(until: int) -> None:
+        while len(pending) > until:
+            label, name, job = pending.popleft()
+            reason = job.result()
+            if reason is None:
+                report.count(label)
+            else:
+                report.skip(name, reason)
+
+    failed: list[Exception] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            for label, name, data, reason in items:
+                if data is None or label is None:
+                    report.skip(name, reason or "not in a class folder")
+                    continue
+                key = label.casefold()
+                if key not in known:
+                    known[key] = project.add_class(label)
+                info = known[key]
+                pending.append((info.label, name, pool.submit(store, info, name, data, new_stem())))
+                settle(4 * workers)
+        finally:  # on an error (a full disk), what was stored still counts
+            while pending:
+                try:
+                    settle(0)
+                except Exception as e:  # the first error is the one raised
+                    failed.append(e)
+    if failed:
+        raise failed[0]
 
 
 def add_archive(project: Project, label: str, source: Path | bytes) -> ImportReport:
@@ -150,7 +184,7 @@ def add_archive(project: Project, label: str, source: Path | bytes) -> ImportRep
     own = project.kind
     report = ImportReport(own.noun)
     entries = archives.zip_entries(source, own.is_input, own.noun)
-    _add_items(project, (archives.Item(label, str(e.path), e.data, e.reason) for e in entries), report)
+    _add_items(project, (archives.Item(label, str(e.path), e.data, e.reason) for e in entries), report, WORKERS)
     return report
 
 
