@@ -46,6 +46,11 @@ def click_until(page: Page, button: str, target: str, text: str | re.Pattern) ->
 
 def test_sketch_project(browser, server, artifacts):
     page = browser.new_page()
+    assert not [p for p in Store(server.captures).projects() if p.kind.name == "sketch"], "no sketch project yet"
+    page.goto(server.url + "sketch")
+    expect(page.locator("#sketch-hint")).to_contain_text("No sketch project yet")
+    for button in ("#sketch-add", "#sketch-predict", "#sketch-train"):
+        expect(page.locator(button)).to_be_disabled()
     page.goto(server.url)
     new_project(page, server.captures, PROJECT, "Sketches")
     expect(field(page, "name-1")).to_have_value("Class 2")
@@ -59,8 +64,8 @@ def test_sketch_project(browser, server, artifacts):
 
     page.click("#draw-0")  # the card's Draw button opens the sketch page on this class
     expect(page).to_have_url(re.compile(r"/sketch\?project="))
-    page.locator("#sketchpad button[aria-label='Brush']").click()
-    for label, stroke in STROKES.items():
+    expect(page.locator("#sketch-hint")).to_be_hidden()
+    for label, stroke in STROKES.items():  # the brush is the pad's tool from the start: no click on it
         page.locator("#sketch-class label").filter(has_text=label).click()
         for n in (1, 2):
             draw(page, stroke, shift=12 * n)
@@ -69,11 +74,13 @@ def test_sketch_project(browser, server, artifacts):
 
     page.click("#sketch-train")
     expect(page.locator("#sketch-status")).to_contain_text("trained in", timeout=120_000)
+    shown = page.locator("#sketch-label [data-testid='label-output-value']")
     for label, stroke in STROKES.items():
         page.locator("#sketchpad button[aria-label='Clear canvas']").click()
-        page.locator("#sketchpad button[aria-label='Brush']").click()  # clearing drops the tool
-        draw(page, stroke, shift=-20)
-        click_until(page, "#sketch-predict", "#sketch-label [data-testid='label-output-value']", label)
+        expect(shown).to_have_count(0)  # the old prediction goes with the drawing
+        draw(page, stroke, shift=-20)  # the brush is picked again after a clear
+        expect(shown).to_contain_text(label, timeout=30_000)  # the prediction follows the drawing
+    click_until(page, "#sketch-predict", "#sketch-label [data-testid='label-output-value']", label)
     page.screenshot(path=str(artifacts / "07-sketch-page.png"), full_page=True)
 
     page.reload()
