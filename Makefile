@@ -3,7 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 7860
 PIP := $(PY) -m pip install -q --disable-pip-version-check
-# The app needs requirements.txt only; the tests add requirements-dev.txt (pytest, Playwright, ruff).
+# The app needs requirements.txt, and requirements-nodeps.txt installed without the dependencies its
+# wheels declare (see that file); the tests add requirements-dev.txt (pytest, Playwright, ruff).
 APP_STAMP := $(VENV)/.installed-app
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -23,9 +24,10 @@ bench: $(APP_STAMP)
 	$(PY) bench/accuracy.py
 	$(PY) bench/latency.py
 
-$(APP_STAMP): requirements.txt pyproject.toml
+$(APP_STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -r requirements-nodeps.txt
 	$(PIP) --no-deps -e .
 	touch $(APP_STAMP)
 

@@ -4,6 +4,7 @@ line on stderr and exit 1; there are no tracebacks for them."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from studio import __version__
 from studio.errors import BadSample, DiskFull, StudioError, disk_full
 from studio.features import registry
 from studio.kinds import KINDS, Kind
-from studio.model.settings import MODELS, TrainSettings, head_of
+from studio.model.settings import HEADS, MODELS, PREPROCESSING, TrainSettings, head_of
 from studio.progress import TextProgress
 
 COMMANDS = {}
@@ -186,8 +187,8 @@ def cmd_train(args):
     settings = TrainSettings.from_dict(project.settings()).updated(
         model=args.model, features=args.features, size=args.size, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, hidden=args.hidden, C=args.C,
-        k=args.k, seed=args.seed, test_fraction=args.test_fraction,
-        color=_switch(args.grey, args.colour, "--grey", "--colour"),
+        k=args.k, seed=args.seed, test_fraction=args.test_fraction, preprocessing=args.preprocessing,
+        threshold=args.threshold, color=_switch(args.grey, args.colour, "--grey", "--colour"),
         augment=_switch(args.no_augment, args.augment, "--no-augment", "--augment"))
     settings.spec_for(project.kind)  # refuse impossible feature settings before remembering them
     project.set_settings(settings.to_dict())
@@ -201,10 +202,103 @@ def cmd_train(args):
     if m.skipped:
         print(f"studio: warning: {m.left_out(project.kind.noun, project.kind.nouns)}", file=sys.stderr)
     test = m.test.to_json()
-    summary = {"model": settings.head, "features": record.spec.to_json(), "accuracy": test["accuracy"],
+    summary = {"model": settings.head, "preprocessing": settings.preprocessing, "features": record.spec.to_json(),
+               "accuracy": test["accuracy"],
                "n_train": m.n_train, "n_test": m.n_test, "per_class": test["per_class"],
                "confusion": test["confusion"], "seconds": m.seconds}
     _emit(args, summary, _train_text(record, project.kind))
+
+
+@command("compare", "train every model (or a chosen few) on the same features and held-back split and "
+         "compare them in one table")
+def cmd_compare(args):
+    from studio.model.compare import compare, models_named, use
+    project = _store(args).project(args.project)
+    models = models_named(args.models.split(",")) if args.models else None
+    if args.use:
+        keep = models_named([args.use])[0]
+        if models is not None and keep not in models:
+            models.append(keep)
+    preps = args.preprocessing.split(",") if args.preprocessing else None
+    result = _cancellable(args, "Comparing", lambda progress: compare(project, models, preps, progress=progress))
+    kept = None
+    if args.use:
+        row = result.row(keep)
+        if row is None:
+            raise StudioError(f"{keep} could not be trained on this project, so it was not kept: "
+                              f"{next((r.error for r in result.rows if r.model == keep), '')}")
+        record = _cancellable(args, "Training", lambda progress: use(project, keep, row.preprocessing,
+                                                                      progress=progress))
+        result = dataclasses.replace(result, model=keep, preprocessing=row.preprocessing, rows=[
+            dataclasses.replace(r, current=(r.model, r.preprocessing) == (keep, row.preprocessing))
+            for r in result.rows])
+        kept = {"model": keep, "preprocessing": row.preprocessing, "accuracy": record.metrics.test.accuracy,
+                "model_id": record.id}
+    data, text = result.to_json(), _compare_text(result, project.kind)
+    if kept:
+        data["kept"] = kept
+        acc = kept["accuracy"]
+        text += (f"\n\nKept {keep} ({kept['preprocessing']}) as the project's model"
+                 + (f": test accuracy {acc:.3f}." if acc is not None else "."))
+    _emit(args, data, text)
+
+
+@command("learning-curve", "held-back accuracy of the current model against training images per class, and "
+         "which class would gain most from more images")
+def cmd_learning_curve(args):
+    from studio.model.compare import learning_curve
+    project = _store(args).project(args.project)
+    curve = _cancellable(args, "The learning curve", lambda progress: learning_curve(project, progress=progress))
+    kind = project.kind
+    rows = [["per class", f"training {kind.nouns}", "accuracy", "macro F1"]]
+    for p in curve.points:
+        rows.append(["all" if p.per_class is None else str(p.per_class), str(p.n_train), _fig(p.accuracy),
+                     _fig(p.macro_f1) + (f"  ({p.error})" if p.error else "")])
+    recall = ", ".join(f"{lb} {_fig(r)}" for lb, r in curve.recall.items())
+    text = "\n".join([f"Learning curve of {curve.model} ({curve.preprocessing}), scored on {curve.held_back}:",
+                      _table(rows), "", f"Recall on held-back {kind.nouns}: {recall}", curve.advice])
+    _emit(args, curve.to_json(), text)
+
+
+def _cancellable(args, what: str, work):
+    """``work(progress)`` with a progress bar (none with --quiet); Ctrl-C stops it with one line."""
+    progress = None if args.quiet else TextProgress()
+    try:
+        return work(progress)
+    except KeyboardInterrupt:
+        if progress:
+            progress.close()
+            progress = None
+        print(f"studio: {what} cancelled; the models fitted so far are remembered, so running it again goes "
+              "on from there.", file=sys.stderr)
+        sys.exit(130)
+    finally:
+        if progress:
+            progress.close()
+
+
+def _fig(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> str:
+    """Rows of cells as aligned columns (the first row: the headings)."""
+    widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(max(map(len, rows)))]
+    return "\n".join((indent + "  ".join(c.ljust(w) for c, w in zip(r, widths))).rstrip() for r in rows)
+
+
+def _compare_text(result, kind) -> str:
+    rows = [["", "model", "preprocessing", "accuracy", "macro F1", "fit s", "ms/prediction", "size KB"]]
+    for r in result.rows:
+        if r.error:
+            rows.append(["*" if r.current else "", r.model, r.preprocessing, "failed: " + r.error])
+            continue
+        rows.append(["*" if r.current else "", r.model, r.preprocessing, _fig(r.accuracy), _fig(r.macro_f1),
+                     f"{r.fit_seconds:.2f}", f"{r.predict_ms:.2f}", f"{r.size_bytes / 1024:.0f}"])
+    lines = [f"Trained on {kind.count(result.n_train)}, scored on {result.held_back}.",
+             f"* the project's model ({result.model}, {result.preprocessing}); {result.fitted} fitted now, "
+             f"{len(result.rows) - result.fitted} remembered from the last comparison.", _table(rows, "")]
+    return "\n".join(lines)
 
 
 def _switch(off: bool, on: bool, off_flag: str, on_flag: str) -> bool | None:
@@ -370,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     label = (["label"], {"help": "class label"})
     as_json = (["--json"], {"action": "store_true", "help": "machine-readable output"})
     yes = (["--yes", "-y"], {"action": "store_true", "help": "do not ask for confirmation"})
+    quiet = (["--quiet", "-q"], {"action": "store_true", "help": "no progress on stderr (a bar on a terminal, a "
+                                                               "few lines otherwise)"})
     trust = (["--trust"], {"action": "store_true", "help": "load a model studio would refuse because loading runs "
                                                          "code stored in it: an export's model.joblib, or a project "
                                                          "model this installation did not train"})
@@ -435,8 +531,20 @@ def build_parser() -> argparse.ArgumentParser:
         (["--seed"], {"type": int, "help": "random seed of the held-back split and the model (default 0)"}),
         (["--test-fraction"], {"type": float, "help": "share of each class held back for testing, 0 to 0.5 "
                                                       "(default 0.15)"}),
-        (["--quiet", "-q"], {"action": "store_true", "help": "no progress on stderr (a bar on a terminal, a few "
-                                                           "lines otherwise)"}), as_json)
+        (["--preprocessing"], {"choices": list(PREPROCESSING), "help": "what is done to the features before the "
+                               "model (default standardise; remembered): " + "; ".join(
+                                   f"{k}: {v}" for k, v in PREPROCESSING.items())}),
+        (["--threshold"], {"type": float, "help": "--preprocessing binarize: the value above which a feature "
+                                                  "becomes 1 (default 0)"}),
+        quiet, as_json)
+    add("compare", proj, (["--models"], {"metavar": "A,B", "help": "comma-separated models to compare (default: "
+                                                                  f"all seven: {', '.join(HEADS)})"}),
+        (["--preprocessing"], {"metavar": "P,Q", "help": "comma-separated preprocessing to compare, or 'all' "
+                               f"({', '.join(PREPROCESSING)}; default: the project's own)"}),
+        (["--use"], {"metavar": "NAME", "help": "then keep model NAME (with the preprocessing of its best row) as "
+                                                "the project's model: remembered and trained as 'studio train' "
+                                                "does"}), quiet, as_json)
+    add("learning-curve", proj, quiet, as_json)
     add("predict", (["project"], {"help": "project name, or an export folder or zip"}),
         (["images"], {"nargs": "+", "help": "image files (sound files for a sound model)"}), as_json, trust)
     add("evaluate", (["project"], {"help": "project name, or an export folder or zip"}),

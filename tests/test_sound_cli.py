@@ -9,9 +9,10 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, data_set
 from helpers import clean_env, run_cli, run_without_studio
 
+from studio.features import speech
 from studio.samples import sounds
 
 DIGITS = FIXTURES / "spoken_digits"
@@ -36,9 +37,25 @@ def write_wav(path, clip: sounds.Clip):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """Project 'digits' made, filled and trained with the CLI: background noise from a long
-    recording kept whole, three digit classes from clips and from a recording split at its pauses."""
-    tmp = tmp_path_factory.mktemp("sound-cli")
+    """Project 'digits' made, filled and trained with the CLI (default features: the speech embedding)."""
+    return make_trained(tmp_path_factory.mktemp("sound-cli"))
+
+
+@pytest.fixture(scope="module")
+def trained_logmel(tmp_path_factory):
+    """The same project trained on the log-mel features (the default before the speech embedding)."""
+    return make_trained(tmp_path_factory.mktemp("sound-cli-logmel"), "--features", "logmel")
+
+
+@pytest.fixture(params=["speech", "logmel"])
+def either(request):
+    """Each sound feature kind's trained project, and the kind."""
+    return request.getfixturevalue("trained" if request.param == "speech" else "trained_logmel"), request.param
+
+
+def make_trained(tmp, *train_flags: str) -> dict:
+    """Background noise from a long recording kept whole, three digit classes from clips and from a
+    recording split at its pauses, trained with ``train_flags``."""
     caps = tmp / "captures"
     out = {"captures": caps, "tmp": tmp}
     out["new"] = run_cli("new", "digits", "--kind", "sound", captures=caps)
@@ -53,7 +70,7 @@ def trained(tmp_path_factory):
         run_cli("add", "digits", label, *takes[:6], captures=caps)
         said = write_wav(tmp / f"says-{label}.wav", recording(takes[6:]))
         out[f"split-{label}"] = run_cli("add", "digits", label, said, "--split", captures=caps)
-    out["train"] = run_cli("train", "digits", "--json", captures=caps)
+    out["train"] = run_cli("train", "digits", "--json", *train_flags, captures=caps)
     return out
 
 
@@ -67,14 +84,17 @@ def test_a_new_sound_project_has_a_background_noise_class(trained):
     assert len(listed) == 8 and all(s["name"].endswith(".wav") for s in listed)
 
 
-def test_train_reports_like_for_images(trained):
+def test_train_reports_like_for_images(either):
+    trained, features = either
     summary = json.loads(trained["train"].stdout)
-    assert summary["features"]["kind"] == "logmel" and summary["model"] == "svc"
+    assert summary["features"]["kind"] == features and summary["model"] == {"speech": "logistic", "logmel": "svc"}[
+        features]
     assert summary["n_train"] + summary["n_test"] == 30
     assert set(summary["per_class"]) == {"Background noise", *LABELS}
 
 
-def test_predict_and_evaluate_wav_files(trained):
+def test_predict_and_evaluate_wav_files(either):
+    trained, _ = either
     files = [str(p) for lb in LABELS for p in held_back(lb)]
     lines = run_cli("predict", "digits", *files, captures=trained["captures"]).stdout.splitlines()
     assert [ln.split("\t")[0] for ln in lines] == files
@@ -114,24 +134,36 @@ def test_user_mistakes_are_one_line_and_status_1(trained, tmp_path):
     assert proc.returncode == 1 and "sound projects" in proc.stderr
 
 
-def test_exported_scripts_predict_wav_files_without_studio(trained, tmp_path):
+def test_exported_scripts_predict_wav_files_without_studio(either, tmp_path):
+    trained, features = either
     caps = trained["captures"]
     run_cli("export", "digits", "--out", tmp_path, captures=caps)
     folder = next(p for p in tmp_path.iterdir() if p.is_dir())
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    assert meta["feature_spec"]["kind"] == "logmel" and meta["labels"] == ["Background noise", *LABELS]
-    assert any("MFCC" in step for step in meta["preprocessing"])
+    assert meta["feature_spec"]["kind"] == features and meta["labels"] == ["Background noise", *LABELS]
+    if features == "logmel":
+        assert any("MFCC" in step for step in meta["preprocessing"])
+        assert not (folder / "speech.onnx").exists() and not (folder / speech.NOTICE_FILE).exists()
+    else:  # the network travels in the export, with its licence and attribution
+        assert any("speech.onnx" in step for step in meta["preprocessing"])
+        assert meta["files"]["features"] == ["speech.onnx", speech.NOTICE_FILE]
+        assert meta["speech_embedding"]["licence"].startswith("Apache-2.0")
+        notice = (folder / speech.NOTICE_FILE).read_text(encoding="utf-8")
+        assert "Google LLC" in notice and "arXiv:2002.01322" in notice and "Apache License" in notice
+        for script in ("predict.py", "predict_skops.py", "predict_onnx.py", "predict.mjs"):
+            assert speech.NOTICE_FILE in (folder / script).read_text(encoding="utf-8"), script
     files = [str(p) for lb in LABELS for p in held_back(lb)]
     expected = run_cli("predict", "digits", *files, captures=caps).stdout
     done = run_without_studio(folder / "predict.py", files, folder)
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected
     for script in ("predict_onnx.py", "predict_skops.py"):
-        if (folder / script).exists():
-            other = run_without_studio(folder / script, files, folder)
-            assert other.returncode == 0, other.stderr
-            assert [ln.split("\t")[1] for ln in other.stdout.splitlines()] == \
-                [ln.split("\t")[1] for ln in expected.splitlines()]
+        other = run_without_studio(folder / script, files, folder)
+        assert other.returncode == 0, other.stderr
+        assert [ln.split("\t")[1] for ln in other.stdout.splitlines()] == \
+            [ln.split("\t")[1] for ln in expected.splitlines()]
+        if script == "predict_skops.py":  # the same features, the same estimator: the same lines
+            assert other.stdout == expected
     reopened = run_cli("predict", folder, *files, captures=caps).stdout
     assert [ln.split("\t")[1] for ln in reopened.splitlines()] == [ln.split("\t")[1] for ln in expected.splitlines()]
     broken = tmp_path / "broken.wav"
@@ -140,7 +172,7 @@ def test_exported_scripts_predict_wav_files_without_studio(trained, tmp_path):
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
 
 
-def test_node_predict_mjs_prints_what_predict_py_prints(trained, node_modules, tmp_path):
+def test_node_predict_mjs_prints_what_predict_py_prints(either, node_modules, tmp_path):
     """The ONNX export's predict.mjs on real held-back clips, a stereo 44.1 kHz 16-bit WAV, a mono
     48 kHz float WAV and a broken one, run by Node.js as a user runs it: the lines predict.py prints."""
     from scipy.io import wavfile
@@ -150,6 +182,7 @@ def test_node_predict_mjs_prints_what_predict_py_prints(trained, node_modules, t
 
     from studio.export import formats
 
+    trained, features = either
     caps = trained["captures"]
     run_cli("export", "digits", "--out", tmp_path / "out", "--format", "joblib,onnx", captures=caps)
     folder = next(p for p in (tmp_path / "out").iterdir() if p.is_dir())
@@ -191,7 +224,8 @@ def test_node_predict_mjs_prints_what_predict_py_prints(trained, node_modules, t
     rows = [json.loads(line) for line in node("--json", *good).stdout.splitlines()]
     top_same = [r["label"] for r in rows] == [s["label"] for s in studio]
     diff = max(abs(r["confidences"][lb] - p) for r, s in zip(rows, studio) for lb, p in s["confidences"].items())
-    AGREEMENT["node-predict.mjs/sound/svc/logmel"] = {"clips": len(rows), "max_prob_diff": diff,
+    model = json.loads(trained["train"].stdout)["model"]
+    AGREEMENT[f"node-predict.mjs/sound/{model}/{features}"] = {"clips": len(rows), "max_prob_diff": diff,
                                                       "top_class_agreement": float(top_same),
                                                       "lines_identical_to_predict.py": got.stdout == want.stdout}
     write_agreement()
@@ -207,3 +241,39 @@ def test_node_predict_mjs_prints_what_predict_py_prints(trained, node_modules, t
     assert all(abs(float(printed[lb]) - p) <= TOLERANCE["node"] + ROUNDING for lb, p in want_conf.items())
     usage = node()
     assert usage.returncode == 2 and "usage: node predict.mjs [--json] SOUND.wav" in usage.stdout
+
+
+@pytest.mark.data
+def test_a_voice_training_never_heard_is_recognised_by_studio_and_by_the_exported_predict_py(tmp_path):
+    """Trained with the CLI on three speakers of ../shared/data/spoken_digits (all ten digits, the
+    default features: the speech embedding), scored on the fourth: nicolas, the hardest of the four
+    (bench/RESULTS.md), by `studio evaluate` and by the exported predict.py in a Python without studio."""
+    folder = data_set("spoken_digits")
+    caps = tmp_path / "captures"
+    run_cli("new", "fsdd", "--kind", "sound", captures=caps)
+    run_cli("rename-class", "fsdd", "Class 2", "0", captures=caps)
+    run_cli("delete-class", "fsdd", "Background noise", "--yes", captures=caps)
+    unseen = tmp_path / "nicolas"
+    for digit in range(10):
+        label = str(digit)
+        if digit:
+            run_cli("add-class", "fsdd", label, captures=caps)
+        takes = sorted((folder / label).glob("*.wav"))
+        run_cli("add", "fsdd", label, *[p for p in takes if "_nicolas_" not in p.name], captures=caps)
+        (unseen / label).mkdir(parents=True)
+        for p in takes:
+            if "_nicolas_" in p.name:
+                shutil.copy(p, unseen / label / p.name)
+    trained = json.loads(run_cli("train", "fsdd", "--json", "--test-fraction", "0", captures=caps).stdout)
+    assert trained["features"]["kind"] == "speech" and trained["model"] == "logistic"
+    report = json.loads(run_cli("evaluate", "fsdd", unseen, "--json", captures=caps).stdout)
+    assert report["n"] == 150 and report["accuracy"] >= 0.9, report["accuracy"]
+    run_cli("export", "fsdd", "--out", tmp_path / "out", "--format", "joblib", captures=caps)
+    export = next(p for p in (tmp_path / "out").iterdir() if p.is_dir())
+    files = sorted(str(p) for p in unseen.glob("*/*.wav"))
+    done = run_without_studio(export / "predict.py", files, export)
+    assert done.returncode == 0, done.stderr
+    lines = [ln.split("\t") for ln in done.stdout.splitlines()]
+    right = sum(label == path.split("/")[-2] for path, label, _ in lines)
+    assert len(lines) == 150 and right / 150 == report["accuracy"]
+    assert done.stdout == run_cli("predict", "fsdd", *files, captures=caps).stdout

@@ -15,6 +15,7 @@ from conftest import FIXTURES, data_set
 from studio.errors import BadImage, BadSample, BadSound, StudioError
 from studio.features import sound_kernel as audio
 from studio.features.sound import LogmelSpec
+from studio.features.speech import SpeechSpec
 from studio.kinds import PHOTO, SOUND
 from studio.kinds.sound import BACKGROUND
 from studio.model.predictor import Predictor
@@ -107,7 +108,8 @@ def test_a_sound_project_starts_like_teachable_machines(store):
     project = store.create("voice", "sound")
     assert project.kind.name == "sound"
     assert project.labels() == [BACKGROUND, "Class 2"] and BACKGROUND == "Background noise"
-    assert TrainSettings.from_dict(project.settings()).features == "logmel"
+    assert TrainSettings.from_dict(project.settings()).features == "speech"  # the speech embedding
+    assert SOUND.feature_kinds() == ("speech", "logmel")  # log-mel stays selectable
     assert store.create("pics").labels() == ["Class 1", "Class 2"]
 
 
@@ -227,7 +229,7 @@ def test_training_variants_are_slower_and_faster_copies():
 # ---- training and prediction ------------------------------------------------------------------------
 def test_a_sound_project_trains_and_predicts_like_an_image_project(sound_project, tmp_path):
     record = train(sound_project)
-    assert record.spec == LogmelSpec() and record.labels == ["0", "1", "2"]
+    assert record.spec == SpeechSpec() and record.labels == ["0", "1", "2"]
     test = record.metrics.test.to_json()
     assert test["n"] == 6 and test["accuracy"] is not None and set(test["per_class"]) == {"0", "1", "2"}
     assert record.metrics.n_train == 30
@@ -245,7 +247,7 @@ def test_a_sound_project_trains_and_predicts_like_an_image_project(sound_project
 
 
 def test_image_features_cannot_train_a_sound_project(sound_project):
-    with pytest.raises(StudioError, match="sound project takes logmel"):
+    with pytest.raises(StudioError, match="sound project takes speech or logmel"):
         train(sound_project, TrainSettings(features="hog"))
     with pytest.raises(StudioError, match="A photo project takes .*pixels features; got .logmel."):
         TrainSettings(features="logmel").spec_for(PHOTO)

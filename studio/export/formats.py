@@ -71,12 +71,14 @@ def standalone_script(record: modelfile.ModelRecord, runtime: str, needs: list[s
     file, a runtime block (``templates/runtime_<runtime>.txt``, placeholders from ``fill``) and a main."""
     kind, spec = kinds.for_spec(record.spec), record.spec
     install = " ".join(pinned(needs))
+    notices = "".join(f"\nIts feature step runs a network under its own licence: see {n} beside it.\n"
+                      for n in spec.notices())
     header = (
         f'"""Predict with a model exported by studio {__version__}; needs only {", ".join(needs)}:\n\n'
         f"    pip install {install}\n"
         f"    python {name} {kind.input_word()[0]} [...]   (--json: every class's confidence)\n\n"
         "prints one line per file: <path><TAB><label><TAB><confidence>.\n"
-        '"""\n'
+        f'{notices}"""\n'
         f"{FUTURE}\n\n"
     )
     packages = {module: pinned([package])[0] for module, package in IMPORTS.items() if package in needs}
@@ -150,8 +152,9 @@ class ExportFormat:
         return {}
 
     def beside(self, record: modelfile.ModelRecord) -> dict[str, bytes]:
-        """Files this format's script reads beside the model: the feature step's own (a network's graph)."""
-        return record.spec.export_files()
+        """Files this format's script reads beside the model: the feature step's own (a network's graph),
+        and the licence and attribution of a network the export carries."""
+        return {**record.spec.export_files(), **record.spec.notices()}
 
 
 def _write_all(folder: Path, files: dict[str, str | bytes]) -> list[str]:
@@ -207,7 +210,7 @@ def onnx_input(record: modelfile.ModelRecord) -> tuple[str, list]:
     network (``onnx_front``), else the feature vector."""
     spec = record.spec
     if spec.graph_kernel:
-        return "image", ["N", 3, spec.json["size"], spec.json["size"]]
+        return spec.graph_input()
     return ONNX_INPUT, ["N", int(record.estimator.n_features_in_)]
 
 
@@ -215,13 +218,13 @@ def onnx_model(record: modelfile.ModelRecord) -> bytes:
     """The model as ONNX: float32 features in (or, for a spec that is a network, that network's
     input: one graph from the image to the classes), ``label`` and ``probabilities`` (float64) out.
 
-    The scaler is written as float32 Sub and Div nodes, exactly the arithmetic scikit-learn
-    does on float32 features, and the model itself computes in float64 as scikit-learn does,
+    The scaler is written as ONNX nodes doing exactly the arithmetic scikit-learn does on float32
+    features (``scaler_nodes``), and the model itself computes in float64 as scikit-learn does,
     so a random forest's thresholds compare the same numbers and flip no decision.
     """
     import numpy as np
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
     from skl2onnx import to_onnx
 
     steps = getattr(record.estimator, "named_steps", {})
@@ -229,9 +232,6 @@ def onnx_model(record: modelfile.ModelRecord) -> bytes:
     if scaler is None or model is None or getattr(scaler, "n_features_in_", None) is None:
         raise StudioError("Only studio's own models (a scaler and a classifier) can be exported to ONNX.")
     dim = int(scaler.n_features_in_)
-    # a scaler that standardises nothing (pretrained features) has no mean_ or scale_: 0 and 1
-    mean = scaler.mean_ if scaler.mean_ is not None else np.zeros(dim)
-    scale = scaler.scale_ if scaler.scale_ is not None else np.ones(dim)
     with warnings.catch_warnings():  # skl2onnx reads SVC attributes scikit-learn 1.9 deprecates
         warnings.simplefilter("ignore", FutureWarning)
         onx = to_onnx(model, np.zeros((1, dim), np.float64), options={id(model): {"zipmap": False}},
@@ -240,11 +240,9 @@ def onnx_model(record: modelfile.ModelRecord) -> bytes:
     inner = graph.input[0].name
     del graph.input[:]
     graph.input.append(helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, [None, dim]))
-    graph.initializer.extend([numpy_helper.from_array(mean.astype(np.float32), "scaler_mean"),
-                              numpy_helper.from_array(scale.astype(np.float32), "scaler_scale")])
-    nodes = [helper.make_node("Sub", [ONNX_INPUT, "scaler_mean"], ["centred"], name="scaler_sub"),
-             helper.make_node("Div", ["centred", "scaler_scale"], ["scaled"], name="scaler_div"),
-             helper.make_node("Cast", ["scaled"], [inner], to=TensorProto.DOUBLE, name="to_double"),
+    initializers, nodes = scaler_nodes(scaler, ONNX_INPUT, "scaled")
+    graph.initializer.extend(initializers)
+    nodes = [*nodes, helper.make_node("Cast", ["scaled"], [inner], to=TensorProto.DOUBLE, name="to_double"),
              *graph.node]
     del graph.node[:]
     graph.node.extend(nodes)
@@ -260,6 +258,50 @@ def onnx_model(record: modelfile.ModelRecord) -> bytes:
         onx = _after(front, onx)
     onnx.checker.check_model(onx)
     return onx.SerializeToString()
+
+
+def scaler_nodes(scaler, x: str, out: str) -> tuple[list, list]:
+    """ONNX initializers and nodes taking float32 ``x`` to float32 ``out`` as ``scaler`` (the
+    pipeline's "scale" step: StandardScaler, MinMaxScaler, Normalizer or Binarizer) transforms
+    float32 features: StandardScaler with float32 constants, MinMaxScaler in float64 rounded to
+    float32 after each step (numpy's in-place arithmetic), Normalizer dividing by the row's norm
+    (1 for a row of zeros), Binarizer comparing with the float32 threshold."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    from sklearn.preprocessing import Binarizer, MinMaxScaler, Normalizer, StandardScaler
+
+    def const(name, value, dtype=np.float32):
+        return numpy_helper.from_array(np.asarray(value, dtype=dtype), f"scaler_{name}")
+
+    def node(op, inputs, output, **kw):  # every name but x and out prefixed "scaler_"
+        inputs = [i if i == x else f"scaler_{i}" for i in inputs]
+        output = output if output == out else f"scaler_{output}"
+        return helper.make_node(op, inputs, [output], name=f"scaler_{op.lower()}_{output}", **kw)
+
+    F, D = TensorProto.FLOAT, TensorProto.DOUBLE
+    dim = int(scaler.n_features_in_)
+    if isinstance(scaler, StandardScaler):
+        # a scaler that standardises nothing (pretrained features, "none") has no mean_ or scale_: 0 and 1
+        mean = scaler.mean_ if scaler.mean_ is not None else np.zeros(dim)
+        scale = scaler.scale_ if scaler.scale_ is not None else np.ones(dim)
+        return ([const("mean", mean), const("scale", scale)],
+                [node("Sub", [x, "mean"], "centred"), node("Div", ["centred", "scale"], out)])
+    if isinstance(scaler, MinMaxScaler):
+        return ([const("scale", scaler.scale_, np.float64), const("min", scaler.min_, np.float64)],
+                [node("Cast", [x], "x_double", to=D), node("Mul", ["x_double", "scale"], "scaled_double"),
+                 node("Cast", ["scaled_double"], "scaled_float", to=F),
+                 node("Cast", ["scaled_float"], "scaled_again", to=D),
+                 node("Add", ["scaled_again", "min"], "shifted_double"),
+                 node("Cast", ["shifted_double"], out, to=F)])
+    if isinstance(scaler, Normalizer) and scaler.norm in ("l1", "l2"):
+        reduce = "ReduceL1" if scaler.norm == "l1" else "ReduceL2"
+        return ([const("zero", 0.0), const("one", 1.0)],
+                [node(reduce, [x], "norm", axes=[1], keepdims=1), node("Equal", ["norm", "zero"], "norm_is_zero"),
+                 node("Where", ["norm_is_zero", "one", "norm"], "norm_safe"), node("Div", [x, "norm_safe"], out)])
+    if isinstance(scaler, Binarizer):
+        return ([const("threshold", scaler.threshold)],
+                [node("Greater", [x, "threshold"], "above"), node("Cast", ["above"], out, to=F)])
+    raise StudioError(f"A {type(scaler).__name__} step cannot be exported to ONNX.")
 
 
 def _after(front, head):
@@ -302,7 +344,7 @@ class OnnxFormat(ExportFormat):
         self.convert(record)
 
     def beside(self, record):
-        return {}  # model.onnx holds the feature network itself
+        return record.spec.notices()  # model.onnx holds the feature network itself
 
     def write(self, record, folder):
         files = {"model.onnx": self.convert(record),

@@ -167,6 +167,9 @@ class PretrainedSpec(ImageSpec):
     def export_files(self) -> dict[str, bytes]:
         return {BACKBONE_FILE: self.onnx_front().SerializeToString()}
 
+    def graph_input(self) -> tuple[str, list]:
+        return backbone.INPUT_NAME, ["N", 3, self.size, self.size]
+
     @property
     def vector_size(self) -> int:
         if self.pooling == "mean":

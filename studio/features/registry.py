@@ -10,6 +10,7 @@ from studio.features.image import CombinedSpec, GistSpec, HogSpec, LbpSpec, Pixe
 from studio.features.pretrained import PretrainedSpec
 from studio.features.sound import LogmelSpec
 from studio.features.spec import FeatureSpec, refuse
+from studio.features.speech import SpeechSpec
 
 SPECS: dict[str, type[FeatureSpec]] = {s.kind: s for s in (
     PretrainedSpec,  # the default for photos
@@ -18,6 +19,7 @@ SPECS: dict[str, type[FeatureSpec]] = {s.kind: s for s in (
     GistSpec,
     LbpSpec,
     PixelsSpec,
+    SpeechSpec,  # the default for sounds
     LogmelSpec,
 )}
 for _spec in SPECS.values():  # a kind that brings its own kernel code plugs it into its medium's kernel

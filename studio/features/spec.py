@@ -43,6 +43,9 @@ class FeatureSpec:
     head: ClassVar[str] = "svc"  # the model that suits these features (TrainSettings' "auto")
     standardise: ClassVar[bool] = True  # scale each feature to zero mean and unit variance before the model
     node: ClassVar[bool] = True  # predict.mjs (the Node.js twin of the kernels) computes it
+    # whether training also reads the project kind's copies of each sample (``Kind.variants``: a mirror
+    # image, a slower and a faster clip) when settings ask for them; False where they measured no help
+    copies: ClassVar[bool] = True
     batch: ClassVar[int] = 1  # samples per ``vectors`` call; above 1 (a network) the cache also uses every core
     # the head's "C", and the RBF SVC's "gamma" and "calibration_folds", where they differ from the defaults
     head_options: ClassVar[dict[str, float]] = {}
@@ -92,6 +95,14 @@ class FeatureSpec:
     def export_files(self) -> dict[str, bytes]:
         """Files the exported scripts of this spec read beside them (a network's graph, say)."""
         return {}
+
+    def notices(self) -> dict[str, bytes]:
+        """Files every export of this spec carries: the licence and attribution of a network in it."""
+        return {}
+
+    def graph_input(self) -> tuple[str, list]:
+        """The name and shape of ``onnx_front``'s input (for a spec with a ``graph_kernel``)."""
+        raise NotImplementedError
 
     def onnx_front(self) -> Any | None:
         """An ONNX model from what ``graph_kernel`` computes to this spec's vector (output

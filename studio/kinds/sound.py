@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.errors import BadSound
-from studio.features.sound import LogmelSpec
+from studio.features.speech import SpeechSpec
 from studio.kinds.base import DEFAULT_CLASSES, Kind
 from studio.samples import sounds
 
@@ -63,5 +63,5 @@ class SoundKind(Kind):
         return label.casefold().startswith("background")
 
 
-SOUND = SoundKind("sound", "Sounds: microphone and audio files", "clip", "clips", "sound", LogmelSpec.kind,
+SOUND = SoundKind("sound", "Sounds: microphone and audio files", "clip", "clips", "sound", SpeechSpec.kind,
                   page="/sound", default_classes=(BACKGROUND, DEFAULT_CLASSES[1]))

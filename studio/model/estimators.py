@@ -4,6 +4,7 @@ model loads anywhere scikit-learn does, with no studio installed."""
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -12,7 +13,7 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import Binarizer, MinMaxScaler, Normalizer, StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
 from studio.errors import TrainingError
@@ -39,13 +40,34 @@ def _calibrated(base, y: np.ndarray, groups: np.ndarray, seed: int, max_folds: i
     return CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False)
 
 
-def rbf_gamma(multiple: float, X: np.ndarray | None) -> float | str:
-    """``multiple`` times scikit-learn's "scale" gamma of the standardised ``X``."""
+def make_scaler(s: TrainSettings):
+    """The pipeline's "scale" step for settings ``s`` (``s.preprocessing``): plain scikit-learn
+    transformers that skops loads and skl2onnx converts. "none", and "standardise" of features
+    that bring their own scaling, is a StandardScaler that changes nothing."""
+    how = s.preprocessing
+    if how == "standardise":
+        standardise = registry.SPECS[s.features].standardise if s.features in registry.SPECS else True
+        return StandardScaler(with_mean=standardise, with_std=standardise)
+    if how == "none":
+        return StandardScaler(with_mean=False, with_std=False)
+    if how == "minmax":
+        return MinMaxScaler()
+    if how in ("l1", "l2"):
+        return Normalizer(norm=how)
+    if how == "binarize":
+        return Binarizer(threshold=float(s.threshold))
+    raise ValueError(f"unknown preprocessing {how!r}")
+
+
+def rbf_gamma(multiple: float, X: np.ndarray | None, scaler=None) -> float | str:
+    """``multiple`` times scikit-learn's "scale" gamma of ``X`` as the SVC sees it: standardised,
+    or transformed by ``scaler`` (an unfitted copy is fitted here) when given."""
     if multiple == 1.0:
         return "scale"
     if X is None:
         raise ValueError("An RBF width other than 'scale' needs the training features.")
-    return float(multiple / (X.shape[1] * StandardScaler().fit_transform(X).var()))
+    seen = StandardScaler().fit_transform(X) if scaler is None else clone(scaler).fit_transform(X)
+    return float(multiple / (X.shape[1] * max(float(np.var(seen)), 1e-12)))
 
 
 def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray, X: np.ndarray | None = None):
@@ -53,8 +75,11 @@ def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray, X: np.nd
     needed for an SVC whose width is not scikit-learn's "scale")."""
     folds, C = int(s.option("calibration_folds")), s.option("C")
     head = s.head
+    scaler = make_scaler(s)
     if head == "svc":
-        svc = SVC(C=C, kernel="rbf", gamma=rbf_gamma(s.option("gamma"), X), random_state=s.seed)
+        # "standardise" keeps the width studio always used: that of the fully standardised features
+        seen = None if s.preprocessing == "standardise" else scaler
+        svc = SVC(C=C, kernel="rbf", gamma=rbf_gamma(s.option("gamma"), X, seen), random_state=s.seed)
         model = _calibrated(svc, y, groups, s.seed, folds)
     elif head == "linear_svm":
         model = _calibrated(LinearSVC(C=C, random_state=s.seed, max_iter=5000), y, groups, s.seed, folds)
@@ -69,5 +94,4 @@ def make_estimator(s: TrainSettings, y: np.ndarray, groups: np.ndarray, X: np.nd
         model = GaussianNB()
     else:
         model = LogisticRegression(C=C, max_iter=max(100, s.epochs * 10), random_state=s.seed)
-    standardise = registry.SPECS[s.features].standardise if s.features in registry.SPECS else True
-    return Pipeline([("scale", StandardScaler(with_mean=standardise, with_std=standardise)), ("model", model)])
+    return Pipeline([("scale", scaler), ("model", model)])

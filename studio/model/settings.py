@@ -21,6 +21,18 @@ MODELS = {
     "logistic": "logistic regression",
 }
 HEADS = tuple(m for m in MODELS if m != "auto")  # the estimators themselves
+# What is done to the features before the model sees them: the pipeline's "scale" step, saved in
+# the model and carried by every export. "standardise" is what studio always did (for features that
+# bring their own scaling, pretrained ones, it leaves them as they are: FeatureSpec.standardise).
+PREPROCESSING = {
+    "standardise": "each feature shifted and scaled to mean 0 and variance 1 over the training images "
+                   "(pretrained features, already unit vectors, are left as they are)",
+    "none": "the features exactly as computed, unscaled",
+    "minmax": "each feature stretched to run from 0 to 1 over the training images",
+    "l1": "each image's features divided by the sum of their absolute values (L1 normalise)",
+    "l2": "each image's features divided by their length, so every image is a unit vector (L2 normalise)",
+    "binarize": "each feature becomes 1 above the threshold and 0 at or below it",
+}
 ITERATIVE = {"mlp"}
 # C 10, scikit-learn's "scale" width and five calibration folds, unless the feature kind brings
 # its own (FeatureSpec.head_options, measured per kind in bench/RESULTS.md).
@@ -47,6 +59,8 @@ class TrainSettings:
     seed: int = 0
     gamma: float = 0.0  # RBF SVC width as a multiple of scikit-learn's "scale"; 0: the features' own
     calibration_folds: int = 0  # folds calibrating the SVMs' confidences; 0: the features' own
+    preprocessing: str = "standardise"  # the features' scaling before the model: one of PREPROCESSING
+    threshold: float = 0.0  # "binarize": features above it become 1, the rest 0
 
     @classmethod
     def from_dict(cls, d: dict | None) -> TrainSettings:
@@ -78,6 +92,8 @@ class TrainSettings:
 
         if self.model not in MODELS:
             raise StudioError(f"Model must be one of {', '.join(MODELS)}; got {self.model!r}.")
+        if self.preprocessing not in PREPROCESSING:
+            raise StudioError(f"Preprocessing must be one of {', '.join(PREPROCESSING)}; got {self.preprocessing!r}.")
         if self.features not in registry.SPECS:
             raise StudioError(f"Features must be one of {', '.join(registry.SPECS)}; got {self.features!r}.")
         num("size", int, 0, 256)
@@ -93,6 +109,7 @@ class TrainSettings:
         num("seed", int, 0, 2**31 - 1)
         num("gamma", float, 0.0, 1000.0)
         num("calibration_folds", int, 0, 10)
+        num("threshold", float, -1e6, 1e6)
         if self.calibration_folds == 1:
             raise StudioError("Setting 'calibration_folds' must be 0 (the features' own) or from 2 to 10; got 1.")
         self.color, self.augment = bool(self.color), bool(self.augment)

@@ -162,18 +162,72 @@ def train(project: Project, settings: TrainSettings | None = None,
           progress: Progress | None = None) -> modelfile.ModelRecord:
     """Train on the project's enabled classes, score the held-back images, save the model."""
     settings = (settings or TrainSettings.from_dict(project.settings())).checked()
+    check_counts({c.label: c.count for c in project.classes() if c.enabled}, project.name, project.kind)
+    signing.secret()  # a config folder where the secret cannot be made fails now, not after the fit
+    n_fit = settings.epochs if settings.head in ITERATIVE else 1
+    data = prepare(project, settings, progress, n_fit)
+    samples, labels, y, vecs = data.samples, data.labels, data.y, data.vecs
+    tr, te = data.split.train, data.split.test
+    X = vecs["plain"]
+    extra = data.augmented(tr)
+    result = fit(X[tr], y[tr], settings, labels, extra,
+                 X[te], y[te], progress=data.report("fit"))
+    test = score(result.estimator, X[te], y[te], labels)
+    scored = tr if len(tr) <= TRAIN_SCORED else np.sort(np.random.default_rng(settings.seed).choice(
+        tr, TRAIN_SCORED, replace=False))
+    metrics = Metrics(
+        test=dataclasses.replace(test, samples=[f"{samples[i].path.parent.name}/{samples[i].name}" for i in te]),
+        train=score(result.estimator, X[scored], y[scored], labels).summary(), history=result.history,
+        n_train=int(len(tr)), n_test=int(len(te)), feature_seconds=round(data.feature_seconds, 3),
+        fit_seconds=round(result.seconds, 3), cache_hits=data.cache.hits, cache_misses=data.cache.misses,
+        test_captures=len({samples[i].capture for i in te}), mixed=data.split.mixed, skipped=data.skipped)
+    record = modelfile.ModelRecord(result.estimator, labels, data.spec, settings.to_dict(), metrics,
+                                   project_name=project.name)
+    modelfile.save(project.model_dir, record)
+    return record
+
+
+@dataclass
+class Prepared:
+    """What every fit of a project needs, whatever the model: the enabled classes' readable samples,
+    their features (from the cache), and the honest held-back split."""
+
+    samples: list
+    labels: list[str]
+    y: np.ndarray
+    vecs: dict[str, np.ndarray]  # {variant: (n, d) float32}; "plain" first, then augmented copies
+    variants: tuple[str, ...]
+    split: Split
+    spec: object
+    cache: FeatureCache
+    skipped: list[str]
+    feature_seconds: float
+    report: Callable  # stage name ("fit") -> the progress callback of that stage, or None
+
+    def augmented(self, rows: np.ndarray) -> np.ndarray | None:
+        """The augmented copies of the samples ``rows`` (stacked variant by variant), or None."""
+        if len(self.variants) <= 1:
+            return None
+        return np.vstack([self.vecs[v][rows] for v in self.variants[1:]])
+
+
+def prepare(project: Project, settings: TrainSettings, progress: Progress | None = None,
+            n_fit: int = 1) -> Prepared:
+    """Read the features of the project's enabled classes (through the cache, which is saved) and
+    split them as training does; ``progress`` sees the reading as the first part of a job whose
+    fitting takes ``n_fit`` more steps (``Prepared.report("fit")``). TrainingError when the
+    project cannot be trained."""
     classes = [c for c in project.classes() if c.enabled]
     kind = project.kind
     check_counts({c.label: c.count for c in classes}, project.name, kind)
-    signing.secret()  # a config folder where the secret cannot be made fails now, not after the fit
     labels = [c.label for c in classes]
     samples = [s for c in classes for s in project.samples(c.label)]
     spec = settings.spec_for(kind)
-    report = _stages(progress, n_images=len(samples), n_fit=settings.epochs if settings.head in ITERATIVE else 1)
+    report = _stages(progress, n_images=len(samples), n_fit=n_fit)
 
     t0 = time.perf_counter()
     cache = FeatureCache(project.cache_dir, spec)
-    variants = kind.variants(settings.augment)
+    variants = kind.variants(settings.augment and spec.copies)
     vecs, failed = cache.readable([s.path for s in samples], variants, progress=report("read"), noun=kind.noun)
     skipped = [f"{_within(project, s.path)} ({s.reason})" for c in classes for s in project.strays(c.label)]
     skipped += [f"{_within(project, samples[i].path)} ({why})" for i, why in failed.items()]
@@ -188,26 +242,8 @@ def train(project: Project, settings: TrainSettings | None = None,
     y = np.array([s.label for s in samples], dtype=object)
     cache.save(keep=[s.path for s in project.samples()])
     feature_seconds = time.perf_counter() - t0
-
     parts = split(y.tolist(), settings.test_fraction, settings.seed, [s.capture for s in samples])
-    tr, te = parts.train, parts.test
-    X = vecs["plain"]
-    extra = np.vstack([vecs[v][tr] for v in variants[1:]]) if len(variants) > 1 else None
-    result = fit(X[tr], y[tr], settings, labels, extra,
-                 X[te], y[te], progress=report("fit"))
-    test = score(result.estimator, X[te], y[te], labels)
-    scored = tr if len(tr) <= TRAIN_SCORED else np.sort(np.random.default_rng(settings.seed).choice(
-        tr, TRAIN_SCORED, replace=False))
-    metrics = Metrics(
-        test=dataclasses.replace(test, samples=[f"{samples[i].path.parent.name}/{samples[i].name}" for i in te]),
-        train=score(result.estimator, X[scored], y[scored], labels).summary(), history=result.history,
-        n_train=int(len(tr)), n_test=int(len(te)), feature_seconds=round(feature_seconds, 3),
-        fit_seconds=round(result.seconds, 3), cache_hits=cache.hits, cache_misses=cache.misses,
-        test_captures=len({samples[i].capture for i in te}), mixed=parts.mixed, skipped=skipped)
-    record = modelfile.ModelRecord(result.estimator, labels, spec, settings.to_dict(), metrics,
-                                   project_name=project.name)
-    modelfile.save(project.model_dir, record)
-    return record
+    return Prepared(samples, labels, y, vecs, variants, parts, spec, cache, skipped, feature_seconds, report)
 
 
 def _within(project: Project, path: Path) -> str:

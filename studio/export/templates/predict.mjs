@@ -14,9 +14,11 @@
 // WAV files are read as scipy.io.wavfile reads them, resampled as scipy.signal.resample_poly
 // does, and turned into log-mel, MFCC and HOG features as studio's sound_kernel.py does (in float64).
 // For pretrained features model.onnx starts with the network itself: this script only frames,
-// resizes and scales the image into the network's input.
+// resizes and scales the image into the network's input; likewise for the speech embedding it only
+// resamples the clip and frames its loudest second in two seconds of silence (Google's
+// speech_embedding network, Apache-2.0: see NOTICE-speech-embedding.txt).
 //
-// Its Python twins are studio/features/image_kernel.py, sound_kernel.py and pretrained.py.
+// Its Python twins are studio/features/image_kernel.py, sound_kernel.py, pretrained.py and speech.py.
 
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -800,7 +802,20 @@ export function extractSound(samples, sr, spec) {
     ...hog2d(stretch(S, spec.frames), spec.hog_cell, spec.hog_bins), ...levels]);
 }
 
-const isSound = (spec) => spec.kind === 'logmel';
+/** The speech embedding network's input, as studio's speech.py speech_input computes it: the clip resampled,
+ * its mean removed, the loudest `seconds` centred in `context` seconds of zeros, float32 (model.onnx runs the
+ * network and the classifier). */
+export function speechInput(samples, sr, spec) {
+  let x = resample(samples, sr, spec.sr);
+  if (!x.length) throw new Error('The sound clip is empty.');
+  const mean = sumOf(x) / x.length;
+  x = loudest(x.map((v) => v - mean), roundHalfEven(spec.seconds * spec.sr));
+  const out = new Float32Array(roundHalfEven(spec.context * spec.sr)); // setting rounds to float32 as numpy does
+  out.set(x, Math.floor((out.length - x.length) / 2));
+  return new ort.Tensor('float32', out, [1, out.length]);
+}
+
+const isSound = (spec) => spec.kind === 'logmel' || spec.kind === 'speech';
 
 function readMeta(folder = HERE) {
   return JSON.parse(readFileSync(path.join(folder, 'metadata.json'), 'utf8'));
@@ -829,7 +844,10 @@ function networkInput(img, spec, framing) {
 export async function predict({ session, meta }, file) {
   const spec = meta.feature_spec;
   let input;
-  if (isSound(spec)) {
+  if (spec.kind === 'speech') {
+    const { samples, sr } = loadWav(file);
+    input = speechInput(samples, sr, spec);
+  } else if (isSound(spec)) {
     const { samples, sr } = loadWav(file);
     const x = extractSound(samples, sr, spec);
     input = new ort.Tensor('float32', x, [1, x.length]);
