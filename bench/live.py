@@ -41,6 +41,7 @@ from browser_kit import (  # noqa: E402
     missing_tools,
     probe,
     reset_probe,
+    start_camera,
 )
 
 from studio.model import training  # noqa: E402
@@ -64,10 +65,7 @@ def prepare(work: Path) -> tuple[Path, Server, object]:
 
 
 def start_stream(page) -> None:
-    cam = page.locator("#camera")
-    cam.get_by_text("Click to Access Webcam").click()
-    page.wait_for_function("() => window.__showing() !== null")
-    cam.locator("button[aria-label='capture photo']").click()
+    start_camera(page)
     page.locator("#live-label [data-testid='label-output-value']").wait_for(timeout=30_000)
 
 

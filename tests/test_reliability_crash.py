@@ -44,7 +44,7 @@ def steady(server):
             stream.send(solid_png(colour), target)
         stream.send(solid_png(colour), "")
         stream.close()
-    status, _ = s.call("train", "knn", *[None] * 10)
+    status, _ = s.call("train", "knn", *[None] * 12)
     assert "test accuracy" in status, status
     s.close()
     project = Store(server.captures).project("Steady")
@@ -73,7 +73,7 @@ def settings_churn(server, folder: str, stop: threading.Event) -> None:
         s = Session(server.url, timeout=10)
         s.call("on_load", folder)
         while not stop.is_set():
-            s.call("save", *[None] * 10, k)
+            s.call("save", *[None] * 12, k)
             k = k % 20 + 1
     except Exception:  # the kill
         pass
@@ -83,7 +83,7 @@ def start_training(server, folder: str, epochs: int) -> tuple[Session, queue.Que
     """Train ``folder`` as an MLP for ``epochs`` epochs, without waiting: its message queue."""
     s = Session(server.url, timeout=10)
     s.call("on_load", folder)
-    _, messages = s.submit("train", "mlp", *[None] * 4, epochs, *[None] * 5)
+    _, messages = s.submit("train", "mlp", *[None] * 6, epochs, *[None] * 5)
     return s, messages
 
 

@@ -81,7 +81,7 @@ def trained(server):
     folder = s.call("create", "Trained", "photo")[5]
     assert "Saved 8 images" in record(s, "Class_1", RED, 8)[2]
     assert "Saved 8 images" in record(s, "Class_2", BLUE, 8)[2]
-    status, _ = s.call("train", None, "combined", *[None] * 9)
+    status, _ = s.call("train", None, "combined", *[None] * 11)
     assert "test accuracy" in status, status
     yield s, folder
     s.close()
@@ -254,7 +254,7 @@ def test_sessions_capturing_at_once_lose_and_mix_up_nothing(server):
                 if k == FRAMES // 2:
                     s.call("add_class")  # writes project.json while everyone records
                     if i >= n_own:  # the shared project's users change a setting at the same time
-                        s.call("save", *[None] * 10, 3 + 4 * (i - n_own))
+                        s.call("save", *[None] * 12, 3 + 4 * (i - n_own))
             seconds = time.time() - t0
             snapped = stream.send(solid_png(snap), "", snap=snapshot_token("Class_2", i))[2]
             released = stream.send(solid_png(colour), "")[2]

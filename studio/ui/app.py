@@ -10,8 +10,8 @@ import gradio as gr
 
 from studio.samples.store import Store
 
-from . import assets, camera, classes, export, hood, project_bar, sketch, sound, train
-from .common import Page, Studio
+from . import assets, camera, classes, compare, export, hood, project_bar, sketch, sound, train
+from .common import Page, Studio, needs_project
 
 # Gradio's streaming webcam button says "Record"; here recording is the hold buttons' job.
 I18N = gr.I18n(en={"audio.record": "Start", "audio.stop": "Stop"})
@@ -35,12 +35,15 @@ def build(store: Store, exports: Path) -> gr.Blocks:
                 preview = camera.render_preview()
                 exporting = export.render()
         under = hood.render()
+        comparing = compare.render()
         project_bar.listen(st, page, bar)
         classes.listen(st, page, cards)
         camera.listen(st, page, webcam, preview)
         train.listen(st, page, training)
         hood.listen(st, page, under)
+        compare.listen(st, page, comparing, training.status, train.SEE_HOOD)
         export.listen(st, page, exporting)
+        needs_project(page, [bar.rename, bar.delete, cards.add, training.button, exporting.button])
     with demo.route("Sketch", sketch.ROUTE):
         page = Page.create(demo)
         sketch.listen(st, page, sketch.render())

@@ -1,11 +1,13 @@
-"""The page's CSS and JavaScript (Gradio has no press-and-hold event of its own)."""
+"""The page's CSS and JavaScript (Gradio has no press-and-hold event of its own). The webcam's
+Stop button sits in the preview's top right corner, not over the lower centre where a mask is."""
 
 # Press and hold a class's "Hold to record" button: while it is held, the hidden #rec-target
 # textbox holds that class's folder, and the webcam stream (which sends every input's current
 # value with each frame) records the frames into it. A "Snapshot" click puts a new token (the
 # class's folder and the click's time, as ``samples.webcam.snapshot_token``) in #snap-target,
 # and the server stores the first frame that carries it. Delegated on document, because the
-# class cards are re-rendered. If the webcam is not streaming yet, it is started.
+# class cards are re-rendered. If the webcam is not streaming yet, it is started; and Gradio's
+# "Click to Access Webcam" starts the stream too (one click, as in Teachable Machine).
 HOLD_JS = r"""
 () => {
   const streaming = () => !!document.querySelector('#camera [title="stop recording"]');
@@ -16,11 +18,11 @@ HOLD_JS = r"""
     box.dispatchEvent(new Event('input', {bubbles: true}));
   };
   let starting = false;
-  const startCamera = () => {
+  const startCamera = (grantToo = true) => {
     const cam = document.querySelector('#camera');
     if (!cam || streaming() || starting) return;
     starting = true;
-    const grant = cam.querySelector('[title="grant webcam access"] button');
+    const grant = grantToo && cam.querySelector('[title="grant webcam access"] button');
     if (grant) grant.click();
     let tries = 0;
     const go = () => {
@@ -59,6 +61,10 @@ HOLD_JS = r"""
     startCamera();
     setBox('snap-target', JSON.stringify({folder: cls.slice(4), click: Date.now()}));
   });
+  // One click starts the webcam: "Click to Access Webcam" also presses Gradio's start button.
+  document.addEventListener('click', (e) => {
+    if (e.target.closest && e.target.closest('#camera [title="grant webcam access"]')) startCamera(false);
+  });
   document.addEventListener('pointerup', release);
   document.addEventListener('pointercancel', release);
   document.addEventListener('pointerout', (e) => {
@@ -84,6 +90,8 @@ CSS = """
 .thumbs .thumbnail-item { min-width: 0 !important; height: auto !important; aspect-ratio: 1 / 1; }
 .class-count p { margin: 0; white-space: nowrap; }
 #capture:has(#mirror input:not(:checked)) #camera video.flip { transform: none !important; }
+#camera .button-wrap { top: var(--size-2); bottom: auto !important; left: auto !important; right: var(--size-2);
+                       transform: none !important; }
 .small p { font-size: 0.85em; opacity: 0.8; margin: 0; }
 table.cm { border-collapse: collapse; font-size: 0.9em; }
 table.cm th, table.cm td { padding: 2px 4px; text-align: center; border: none; }

@@ -106,7 +106,8 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
             gr.Markdown(f"The newest {MAX_THUMBS} of {p.kind.count(len(samples))} are shown.", elem_classes="small")
         with gr.Row():
             remove = gr.Button("Remove selected", size="sm", min_width=0, interactive=False, elem_id=f"remove-{i}")
-            download = gr.Button("Download images", size="sm", min_width=0, elem_id=f"download-{i}")
+            download = gr.Button("Download images", size="sm", min_width=0, interactive=info.count > 0,
+                                 elem_id=f"download-{i}")
             delete = gr.Button("Delete class", size="sm", min_width=0, elem_id=f"delete-{i}")
         with gr.Row(visible=False, elem_id=f"confirm-{i}") as confirm:
             gr.Markdown(f"Delete this class and its {p.kind.count(info.count)}?")

@@ -68,6 +68,15 @@ class Page:
         return cls(demo, gr.State(""), gr.BrowserState("", **REMEMBER), gr.State(""), gr.State(0))
 
 
+def needs_project(page: Page, buttons: list[gr.Button]) -> None:
+    """``buttons`` act on the chosen project: disabled while there is none (a first visit, or
+    after the last project was deleted), so that nothing looks clickable that cannot work."""
+    def enabled(folder: str) -> list:
+        return [gr.Button(interactive=bool(folder))] * len(buttons)
+
+    gr.on([page.demo.load, page.project.change], enabled, [page.project], buttons, show_progress="hidden")
+
+
 def guard(fn: Callable) -> Callable:
     """Show domain errors as a message in the page; log anything unexpected and show a short
     message instead of a stack trace."""

@@ -150,7 +150,8 @@ def listen(st: Studio, page: Page, hood: Hood) -> None:
         size = f", {info['spec']['size']} px" if info["spec"].get("size") else ""
         head = head_of(s.get("model"), info["spec"].get("kind"))
         text += (f" · training accuracy {m.train.accuracy or 0:.0%} on {sample} · "
-                 f"model `{head}` on `{info['spec'].get('kind')}` features{size}"
+                 f"model `{head}` on `{info['spec'].get('kind')}` features{size}, "
+                 f"`{s.get('preprocessing', 'standardise')}` preprocessing"
                  f" · trained {info.get('created', '')[:19].replace('T', ' ')}\n\n{per_class_table(test)}")
         frames = history_frames(m.history)
         plots = [gr.Row(visible=frames is not None), *(frames or (None, None))]

@@ -88,8 +88,7 @@ def listen(st: Studio, page: Page, bar: ProjectBar) -> None:
 
     @guard
     def create(name: str, kind: str) -> tuple:
-        p = st.store.create(name, kind)
-        gr.Info(f"Created {esc(p.name)} with two classes: record or add {p.kind.nouns} to each.")
+        p = st.store.create(name, kind)  # its cards show at once: no notice over the buttons
         return show(-1, *selected(p.folder), "")
 
     for trigger in (bar.create.click, bar.name.submit):

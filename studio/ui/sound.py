@@ -19,7 +19,7 @@ from studio.errors import StudioError
 from studio.samples import sounds, transfer
 from studio.samples.store import ClassInfo, Project
 
-from . import export, hood, train
+from . import compare, export, hood, train
 from .classes import unreadable_note, wire_add_class, wire_rename
 from .common import Page, Studio, esc, guard, wire_loader
 
@@ -48,6 +48,7 @@ class SoundPage:
     live: gr.Label
     export: export.ExportPanel
     hood: hood.Hood
+    compare: compare.ComparePanel
     memory: gr.State  # this browser's microphone stream: the class held, its recorder, the listener
 
 
@@ -85,8 +86,9 @@ def render(st: Studio, page: Page) -> SoundPage:
             live = gr.Label(label="Live prediction", elem_id="sound-live")
             exporting = export.render()
     under = hood.render()
+    comparing = compare.render()
     return SoundPage(choose, mic, rec_status, hold, add_class, button, train_status, threshold, heard, live,
-                     exporting, under, gr.State({}))
+                     exporting, under, comparing, gr.State({}))
 
 
 def _sound_project(st: Studio, folder: str | None) -> Project | None:
@@ -228,6 +230,7 @@ def listen(st: Studio, page: Page, ui: SoundPage) -> None:
     train.wire_button(st, page, ui.train, ui.train_status, hint=train.SEE_HOOD)
     export.listen(st, page, ui.export)
     hood.listen(st, page, ui.hood)
+    compare.listen(st, page, ui.compare, ui.train_status, train.SEE_HOOD)
 
 
 def _hear(st: Studio, p: Project | None, chunk, threshold: float, mem: dict) -> tuple:

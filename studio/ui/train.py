@@ -13,14 +13,15 @@ from studio.features import registry
 from studio.kinds import Kind
 from studio.model import modelfile, signing, training
 from studio.model.metrics import Metrics
-from studio.model.settings import MODELS, TrainSettings
+from studio.model.settings import MODELS, PREPROCESSING, TrainSettings
 from studio.samples.store import Project
 
 from .common import Page, Studio, esc, guard
 from .predictors import UNTRUSTED
 
 FEATURES = [(spec.title, name) for name, spec in registry.SPECS.items()]
-FIELDS = ("model", "features", "size", "color", "augment", "epochs", "batch_size", "learning_rate", "hidden", "C", "k")
+FIELDS = ("model", "features", "size", "color", "augment", "preprocessing", "threshold", "epochs", "batch_size",
+          "learning_rate", "hidden", "C", "k")
 TRAIN, TRAINING = "Train model", "Training…"
 SEE_HOOD = " See *Under the hood* below."
 
@@ -33,6 +34,7 @@ class TrainPanel:
     status: gr.Markdown
     settings: dict[str, Component]  # one widget per TrainSettings field, in FIELDS order
     reset: gr.Button
+    preprocessing_note: gr.Markdown  # what the chosen preprocessing does, in one sentence
 
 
 def render() -> TrainPanel:
@@ -51,6 +53,12 @@ def render() -> TrainPanel:
             with gr.Row():
                 w["color"] = gr.Checkbox(label="Colour (off: grey)", elem_id="set-color")
                 w["augment"] = gr.Checkbox(label="Add a mirrored copy of each image", elem_id="set-augment")
+            w["preprocessing"] = gr.Dropdown(list(PREPROCESSING), label="Preprocessing (before the model)",
+                                             elem_id="set-preprocessing")
+            note = gr.Markdown(preprocessing_text(TrainSettings.preprocessing), elem_classes="small",
+                               elem_id="set-preprocessing-note")
+            w["threshold"] = gr.Number(label="Binarize threshold", minimum=-1e6, maximum=1e6, visible=False,
+                                       info="features above it become 1, the others 0", elem_id="set-threshold")
             gr.Markdown("Neural network (MLP) only:", elem_classes="small")
             with gr.Row():
                 w["epochs"] = gr.Number(label="Epochs", precision=0, minimum=1, maximum=1000, elem_id="set-epochs")
@@ -67,7 +75,12 @@ def render() -> TrainPanel:
                 w["k"] = gr.Number(label="k (nearest neighbours)", precision=0, minimum=1, maximum=100,
                                    elem_id="set-k")
             reset = gr.Button("Reset to defaults", size="sm", elem_id="reset-settings")
-    return TrainPanel(button, status, {f: w[f] for f in FIELDS}, reset)
+    return TrainPanel(button, status, {f: w[f] for f in FIELDS}, reset, note)
+
+
+def preprocessing_text(name: str | None) -> str:
+    """The Preprocessing dropdown's sentence: what ``name`` does to the features."""
+    return f"*{esc(name)}*: {PREPROCESSING[name]}." if name in PREPROCESSING else ""
 
 
 def settings_of(p: Project) -> TrainSettings:
@@ -181,4 +194,26 @@ def listen(st: Studio, page: Page, panel: TrainPanel) -> None:
         return values_of(defaults)
 
     panel.reset.click(reset, [project], widgets)
+
+    def on_preprocessing(name: str | None) -> tuple:
+        return preprocessing_text(name), gr.Number(visible=name == "binarize")
+
+    prep = panel.settings["preprocessing"]
+    prep.change(on_preprocessing, [prep], [panel.preprocessing_note, panel.settings["threshold"]],
+                show_progress="hidden", queue=False)
+
+    chosen = ("model", "preprocessing", "threshold")  # what Compare models' "Use this model" sets
+
+    @guard
+    def on_model(folder: str, _version: str) -> list:
+        """After a model was trained or kept (Compare models), the model and preprocessing it was
+        stored with; the other widgets keep what they show (an edit in progress is not undone)."""
+        p = st.project_or_none(folder)
+        if p is None:
+            return [gr.skip()] * len(chosen)
+        d = settings_of(p).to_dict()
+        return [d[f] for f in chosen]
+
+    page.model_version.change(on_model, [project, page.model_version], [panel.settings[f] for f in chosen],
+                              show_progress="hidden")
     wire_button(st, page, panel.button, panel.status, panel.settings, SEE_HOOD)

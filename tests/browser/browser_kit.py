@@ -237,14 +237,17 @@ def wait_for_changes(page, names: dict[str, str], n: int, timeout_ms: int = 30_0
         }""", arg=[names, n], timeout=timeout_ms)
 
 
-def wait_for_class(page, colour: str, settle_ms: int = 300, timeout_ms: int = 15_000) -> None:
+def wait_for_class(page, colour: str, settle_ms: int = 300, timeout_ms: int = 15_000,
+                   latest_ms: int | None = None) -> None:
     """Wait until the video has switched to ``colour`` and shown it for ``settle_ms``, so that
-    most of a segment (3 s) lies ahead."""
+    most of a segment (3 s) lies ahead; with ``latest_ms``, for no longer than that (a busy
+    machine may see the switch late: then the next time the colour comes round)."""
     page.wait_for_function(
-        """([colour, started, ms]) => {
+        """([colour, started, ms, latest]) => {
             const v = window.__probe.video.filter(([t]) => t >= started), last = v[v.length - 1];
-            return v.length >= 2 && last[1] === colour && Date.now() - last[0] >= ms;
-        }""", arg=[colour, time.time() * 1000, settle_ms], timeout=timeout_ms)
+            const shown = v.length >= 2 ? Date.now() - last[0] : -1;
+            return last && last[1] === colour && shown >= ms && (latest === null || shown <= latest);
+        }""", arg=[colour, time.time() * 1000, settle_ms, latest_ms], timeout=timeout_ms)
 
 
 def save_json(path: Path, data: dict) -> None:
@@ -281,3 +284,12 @@ def download_export(page) -> Path:
     with page.expect_download() as download:
         link.click()
     return Path(download.value.path())
+
+
+def start_camera(page) -> None:
+    """Start the webcam as a user does, with one click: the page's own script presses Gradio's
+    start button once "Click to Access Webcam" has been clicked and the video plays."""
+    cam = page.locator("#camera")
+    cam.get_by_text("Click to Access Webcam").click()
+    cam.locator("[title='stop recording']").wait_for(timeout=60_000)
+    page.locator("#live-stats").filter(has_text="frames/s").wait_for(timeout=60_000)

@@ -43,6 +43,7 @@ from .browser_kit import (
     probe,
     reset_probe,
     save_json,
+    start_camera,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
@@ -134,15 +135,6 @@ def page(faces_browser, server) -> Page:
     page.goto(server.url)
     yield page
     page.close()
-
-
-def start_camera(page: Page) -> None:
-    cam = page.locator("#camera")
-    cam.get_by_text("Click to Access Webcam").click()
-    page.wait_for_function("() => window.__showing() !== null")
-    cam.locator("button[aria-label='capture photo']").click()  # Gradio's start-streaming button
-    expect(cam.locator("[title='stop recording']")).to_be_visible()
-    expect(page.locator("#live-stats")).to_contain_text("frames/s")
 
 
 def next_slot(page: Page, pending: list[tuple[str, int]]) -> tuple[str, int, float, float, float]:
