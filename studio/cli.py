@@ -67,7 +67,7 @@ def cmd_delete(args):
     print(f"Deleted project {args.project!r}")
 
 
-@command("classes", "list a project's classes with image counts")
+@command("classes", "list a project's classes with their sample (image or clip) counts")
 def cmd_classes(args):
     classes = _store(args).project(args.project).classes()
     rows = [{"label": c.label, "images": c.count, "enabled": c.enabled, "folder": c.folder} for c in classes]
@@ -155,7 +155,7 @@ def cmd_samples(args):
           "\n".join(f"{s.label}\t{s.name}" for s in samples))
 
 
-@command("remove", "delete one image from a class")
+@command("remove", "delete one sample (image or clip) from a class")
 def cmd_remove(args):
     _store(args).project(args.project).delete_sample(args.label, args.sample)
     print(f"Deleted {args.sample} from {args.label!r}")
@@ -243,8 +243,8 @@ def cmd_compare(args):
     _emit(args, data, text)
 
 
-@command("learning-curve", "held-back accuracy of the current model against training images per class, and "
-         "which class would gain most from more images")
+@command("learning-curve", "held-back accuracy of the current model against training samples (images or clips) "
+         "per class, and which class would gain most from more")
 def cmd_learning_curve(args):
     from studio.model.compare import learning_curve
     project = _store(args).project(args.project)
@@ -337,7 +337,7 @@ def _predictor(args):
     return Predictor.from_project(_store(args).project(args.project), trust=args.trust)
 
 
-@command("predict", "predict the class of images with a project's (or an export's) model")
+@command("predict", "predict the class of images (or clips) with a project's (or an export's) model")
 def cmd_predict(args):
     from studio import kinds
     from studio.model.predictor import format_line

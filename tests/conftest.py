@@ -18,6 +18,17 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
+def pytest_configure(config) -> None:
+    """Playwright's assertions wait 5 s by default; a page on a machine that shares its two cores
+    with other work can take longer to load or to answer, so every ``expect`` waits up to 20 s
+    (a test that means a shorter wait says so)."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:  # the browser tier is skipped without Playwright
+        return
+    expect.set_options(timeout=20_000)
+
+
 def data_set(name: str) -> Path:
     """The path of a set in ../shared/data, or skip the test saying why."""
     path = DATA / name

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from browser.browser_kit import field
+from browser.browser_kit import field, start_camera
 from conftest import ARTIFACTS, FIXTURES, ROOT
 from helpers import png_bytes, resigned
 from PIL import Image
@@ -421,18 +421,14 @@ def test_three_live_streams_keep_working(chromium, server, trained):
         for _ in range(3):  # three users: three browser contexts, each its own storage and camera
             page = user_page(chromium, server)
             choice = page.locator("#project-choice input")
-            expect(choice).not_to_have_value("")  # the page's own load has picked a project first
+            expect(choice).not_to_have_value("", timeout=30_000)  # the page's own load has picked a project
             choice.click()
             page.locator("[data-testid='dropdown-option']").filter(has_text="Trained").first.click()
             expect(choice).to_have_value("Trained")
             expect(page.locator("#train-status")).to_contain_text("test accuracy", timeout=30_000)
             pages.append(page)
         for page in pages:
-            cam = page.locator("#camera")
-            cam.get_by_text("Click to Access Webcam").click()
-            page.wait_for_function("() => document.querySelector('#camera video')?.videoWidth > 0")
-            cam.locator("button[aria-label='capture photo']").click()
-            expect(cam.locator("[title='stop recording']")).to_be_visible()
+            start_camera(page)
         t0 = time.time()
         for page in pages:  # each page's model has answered at least 30 frames
             page.wait_for_function(

@@ -4,6 +4,7 @@ exported scripts run by a Python process in which studio cannot be imported, and
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -91,6 +92,22 @@ def test_train_reports_like_for_images(either):
         features]
     assert summary["n_train"] + summary["n_test"] == 30
     assert set(summary["per_class"]) == {"Background noise", *LABELS}
+
+
+def test_train_and_evaluate_speak_of_clips_not_images(trained, tmp_path):
+    """What a sound project's user reads says clips: the progress lines, the summary, evaluate's."""
+    train = run_cli("train", "digits", captures=trained["captures"])  # the same settings: the same model
+    summary = r"^Trained \w+ on \d+ clips \(.*test accuracy .* on \d+ held-back clips"
+    assert re.search(summary, train.stdout), train.stdout
+    assert "Reading clips" in train.stderr
+    for lb in LABELS:
+        (tmp_path / lb).mkdir()
+        for p in held_back(lb):
+            shutil.copy(p, tmp_path / lb / p.name)
+    evaluate = run_cli("evaluate", "digits", tmp_path, captures=trained["captures"])
+    assert evaluate.stdout.startswith("Accuracy ") and " on 12 clips" in evaluate.stdout.splitlines()[0]
+    for out in (train, evaluate):
+        assert "image" not in (out.stdout + out.stderr).lower(), out
 
 
 def test_predict_and_evaluate_wav_files(either):

@@ -28,6 +28,7 @@ class Kind:
     default_classes: tuple[str, ...] = DEFAULT_CLASSES
     teachable_file: bool = False  # its projects open and save as Teachable Machine .tm files
     camera: bool = False  # its samples are recorded from the webcam (``samples.webcam``)
+    copies: str = "a mirrored copy of each image"  # what ``variants`` adds with augment on, in words
 
     def __str__(self) -> str:
         return self.name

@@ -64,4 +64,5 @@ class SoundKind(Kind):
 
 
 SOUND = SoundKind("sound", "Sounds: microphone and audio files", "clip", "clips", "sound", SpeechSpec.kind,
-                  page="/sound", default_classes=(BACKGROUND, DEFAULT_CLASSES[1]))
+                  page="/sound", default_classes=(BACKGROUND, DEFAULT_CLASSES[1]),
+                  copies="a slower and a faster copy of each clip")

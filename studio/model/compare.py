@@ -135,21 +135,25 @@ def _cancelled(cancel: Cancel) -> bool:
     return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
 
 
-def models_named(names: Iterable[str] | None) -> list[str]:
-    """HEADS names for ``names`` (None: all of them; "auto" is not a model of its own here);
-    StudioError naming the choices for an unknown one."""
-    if names is None:
-        return list(HEADS)
-    out = []
-    for name in names:
-        name = name.strip()
-        if name not in HEADS:
-            raise StudioError(f"Unknown model {name!r}: choose from {', '.join(HEADS)}.")
+def _chosen(names: Iterable[str], allowed: Iterable[str], what: str, extra: str = "") -> list[str]:
+    """``names`` stripped, each once, in order; StudioError naming the choices for an unknown one
+    or for none at all (``what``: "model", "preprocessing"; ``extra``: a further choice, ", or all")."""
+    allowed = list(allowed)
+    out: list[str] = []
+    for name in (n.strip() for n in names):
+        if name not in allowed:
+            raise StudioError(f"Unknown {what} {name!r}: choose from {', '.join(allowed)}{extra}.")
         if name not in out:
             out.append(name)
     if not out:
-        raise StudioError(f"Name at least one model: {', '.join(HEADS)}.")
+        raise StudioError(f"Name at least one {what}: {', '.join(allowed)}{extra}.")
     return out
+
+
+def models_named(names: Iterable[str] | None) -> list[str]:
+    """HEADS names for ``names`` (None: all of them; "auto" is not a model of its own here);
+    StudioError naming the choices for an unknown one."""
+    return list(HEADS) if names is None else _chosen(names, HEADS, "model")
 
 
 def preprocessing_named(names: Iterable[str] | None, current: str) -> list[str]:
@@ -159,15 +163,7 @@ def preprocessing_named(names: Iterable[str] | None, current: str) -> list[str]:
     names = [n.strip() for n in names]
     if names == ["all"]:
         return list(PREPROCESSING)
-    out = []
-    for name in names:
-        if name not in PREPROCESSING:
-            raise StudioError(f"Unknown preprocessing {name!r}: choose from {', '.join(PREPROCESSING)}, or all.")
-        if name not in out:
-            out.append(name)
-    if not out:
-        raise StudioError(f"Name at least one preprocessing: {', '.join(PREPROCESSING)}, or all.")
-    return out
+    return _chosen(names, PREPROCESSING, "preprocessing", ", or all")
 
 
 def compare(project: Project, models: Iterable[str] | None = None, preprocessing: Iterable[str] | None = None,

@@ -29,7 +29,7 @@ def _calibrated(base, y: np.ndarray, groups: np.ndarray, seed: int, max_folds: i
     """
     if min(np.count_nonzero(y == c) for c in np.unique(y)) < 2:
         raise TrainingError("Calibrating a support vector machine's confidences needs at least 2 training "
-                            "images of every class: add images or hold fewer back for testing.")
+                            "samples (images or clips) of every class: add more, or hold fewer back for testing.")
     per_class = min(np.unique(groups[y == c]).size for c in np.unique(y))
     folds = max(2, min(max_folds, per_class))
     if per_class < 2:  # a class with one distinct image: plain folds are all we can do

@@ -25,12 +25,12 @@ HEADS = tuple(m for m in MODELS if m != "auto")  # the estimators themselves
 # the model and carried by every export. "standardise" is what studio always did (for features that
 # bring their own scaling, pretrained ones, it leaves them as they are: FeatureSpec.standardise).
 PREPROCESSING = {
-    "standardise": "each feature shifted and scaled to mean 0 and variance 1 over the training images "
+    "standardise": "each feature shifted and scaled to mean 0 and variance 1 over the training samples "
                    "(pretrained features, already unit vectors, are left as they are)",
     "none": "the features exactly as computed, unscaled",
-    "minmax": "each feature stretched to run from 0 to 1 over the training images",
-    "l1": "each image's features divided by the sum of their absolute values (L1 normalise)",
-    "l2": "each image's features divided by their length, so every image is a unit vector (L2 normalise)",
+    "minmax": "each feature stretched to run from 0 to 1 over the training samples",
+    "l1": "each sample's features divided by the sum of their absolute values (L1 normalise)",
+    "l2": "each sample's features divided by their length, so every sample is a unit vector (L2 normalise)",
     "binarize": "each feature becomes 1 above the threshold and 0 at or below it",
 }
 ITERATIVE = {"mlp"}

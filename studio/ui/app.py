@@ -43,7 +43,7 @@ def build(store: Store, exports: Path) -> gr.Blocks:
         hood.listen(st, page, under)
         compare.listen(st, page, comparing, training.status, train.SEE_HOOD)
         export.listen(st, page, exporting)
-        needs_project(page, [bar.rename, bar.delete, cards.add, training.button, exporting.button])
+        needs_project(page, [bar.rename, bar.delete, bar.save_file, cards.add, training.button, exporting.button])
     with demo.route("Sketch", sketch.ROUTE):
         page = Page.create(demo)
         sketch.listen(st, page, sketch.render())

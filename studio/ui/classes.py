@@ -80,8 +80,7 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
                               elem_id=f"name-{i}", elem_classes="class-name")
             noun = p.kind.noun if info.count == 1 else p.kind.nouns
             gr.Markdown(f"**{info.count}** {noun}", elem_id=f"count-{i}", elem_classes="class-count")
-            enabled = gr.Checkbox(info.enabled, label="Use", container=False, scale=0, min_width=70, interactive=True,
-                                  elem_id=f"enabled-{i}", elem_classes="use-class")
+            enabled = use_checkbox(info, f"enabled-{i}")
         with gr.Row():
             if p.kind.camera:
                 gr.Button("● Hold to record", size="sm", min_width=0, scale=2, elem_id=f"hold-{i}",
@@ -106,14 +105,8 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
             gr.Markdown(f"The newest {MAX_THUMBS} of {p.kind.count(len(samples))} are shown.", elem_classes="small")
         with gr.Row():
             remove = gr.Button("Remove selected", size="sm", min_width=0, interactive=False, elem_id=f"remove-{i}")
-            download = gr.Button("Download images", size="sm", min_width=0, interactive=info.count > 0,
-                                 elem_id=f"download-{i}")
-            delete = gr.Button("Delete class", size="sm", min_width=0, elem_id=f"delete-{i}")
-        with gr.Row(visible=False, elem_id=f"confirm-{i}") as confirm:
-            gr.Markdown(f"Delete this class and its {p.kind.count(info.count)}?")
-            yes = gr.Button("Delete for good", size="sm", min_width=0, variant="stop", elem_id=f"delete-yes-{i}")
-            no = gr.Button("Keep it", size="sm", min_width=0, elem_id=f"delete-no-{i}")
-        zipped = gr.File(visible=False, show_label=False, elem_id=f"zip-{i}")
+            buttons = action_buttons(p, info, i)
+        actions = confirm_and_zip(p, info, i, buttons)
         chosen = gr.State("")
 
     def label_now(f: str) -> tuple[Project, str]:
@@ -121,13 +114,8 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
         return q, q.class_in(folder, count=False).label
 
     wire_rename(st, page, name, folder)
-
-    @guard
-    def do_enable(f: str, on: bool) -> None:
-        q, label = label_now(f)
-        q.set_enabled(label, on)
-
-    enabled.input(do_enable, [project, enabled], None)
+    wire_enable(st, page, enabled, folder)
+    wire_actions(st, page, actions, folder)
 
     @guard
     def do_upload(f: str, files: list[str] | None, v: int) -> int:
@@ -156,25 +144,6 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
 
     remove.click(do_remove, [project, chosen, version], [version])
 
-    @guard
-    def do_download(f: str):
-        q, label = label_now(f)
-        zips = thumbs.pruned(thumbs.scratch("zips"))
-        dest = Path(tempfile.mkdtemp(dir=zips)) / f"{folder_for(q.name)}-{folder_for(label)}.zip"
-        return gr.File(str(transfer.save_zip(q, dest, [label])), visible=True)
-
-    download.click(do_download, [project], [zipped])
-    delete.click(lambda: gr.Row(visible=True), None, [confirm])
-    no.click(lambda: gr.Row(visible=False), None, [confirm])
-
-    @guard
-    def do_delete(f: str, v: int) -> int:
-        q, label = label_now(f)
-        q.delete_class(label)
-        return v + 1
-
-    yes.click(do_delete, [project, version], [version])
-
 
 def tiles(p: Project, info: ClassInfo, samples: list[Sample]) -> tuple[list[str], str]:
     """The thumbnails of ``samples`` (a crossed-out tile for each that cannot be read) and a note
@@ -200,6 +169,83 @@ def unreadable_note(p: Project, info: ClassInfo, bad: list[str],
             + "; ".join(esc(b) for b in bad[:10]) + (" ..." if len(bad) > 10 else "")
             + f". Training leaves {'it' if len(bad) == 1 else 'them'} out: delete or replace "
             f"{'it' if len(bad) == 1 else 'them'} ({remove}).")
+
+
+# ---- what image and sound cards share: the Use switch, Download, Delete class ------------------
+
+@dataclass(frozen=True)
+class CardActions:
+    """A card's Download and Delete class buttons, the delete confirmation and the zip's download."""
+
+    download: gr.Button
+    delete: gr.Button
+    confirm: gr.Row
+    yes: gr.Button
+    no: gr.Button
+    zipped: gr.File
+
+
+def use_checkbox(info: ClassInfo, elem_id: str) -> gr.Checkbox:
+    """The card's "Use" switch (in its first row): unticked, training leaves the class out, and the
+    page's CSS (``assets.CSS``, ``.use-class``) dims the rest of the card."""
+    return gr.Checkbox(info.enabled, label="Use", container=False, scale=0, min_width=70, interactive=True,
+                       elem_id=elem_id, elem_classes="use-class")
+
+
+def action_buttons(p: Project, info: ClassInfo, i: int, prefix: str = "") -> tuple[gr.Button, gr.Button]:
+    """"Download <nouns>" (a zip of the class; disabled while it is empty) and "Delete class", in the
+    caller's row; ``prefix`` tells one page's element ids from another's."""
+    download = gr.Button(f"Download {p.kind.nouns}", size="sm", min_width=0, interactive=info.count > 0,
+                         elem_id=f"{prefix}download-{i}")
+    delete = gr.Button("Delete class", size="sm", min_width=0, elem_id=f"{prefix}delete-{i}")
+    return download, delete
+
+
+def confirm_and_zip(p: Project, info: ClassInfo, i: int, buttons: tuple[gr.Button, gr.Button],
+                    prefix: str = "") -> CardActions:
+    """The hidden "Delete this class?" row and the zip's download, below ``action_buttons``."""
+    with gr.Row(visible=False, elem_id=f"{prefix}confirm-{i}") as confirm:
+        gr.Markdown(f"Delete this class and its {p.kind.count(info.count)}?")
+        yes = gr.Button("Delete for good", size="sm", min_width=0, variant="stop", elem_id=f"{prefix}delete-yes-{i}")
+        no = gr.Button("Keep it", size="sm", min_width=0, elem_id=f"{prefix}delete-no-{i}")
+    zipped = gr.File(visible=False, show_label=False, elem_id=f"{prefix}zip-{i}")
+    return CardActions(*buttons, confirm, yes, no, zipped)
+
+
+def wire_enable(st: Studio, page: Page, enabled: gr.Checkbox, folder: str) -> None:
+    """The Use switch stores whether training uses the class in ``folder``."""
+    @guard
+    def do_enable(f: str, on: bool) -> None:
+        q = st.project(f)
+        q.set_enabled(q.class_in(folder, count=False).label, on)
+
+    enabled.input(do_enable, [page.project, enabled], None)
+
+
+def wire_actions(st: Studio, page: Page, actions: CardActions, folder: str) -> None:
+    """Download zips the class in ``folder``; Delete class asks, then deletes it and redraws the cards."""
+    def label_now(f: str) -> tuple[Project, str]:
+        q = st.project(f)
+        return q, q.class_in(folder, count=False).label
+
+    @guard
+    def do_download(f: str):
+        q, label = label_now(f)
+        zips = thumbs.pruned(thumbs.scratch("zips"))
+        dest = Path(tempfile.mkdtemp(dir=zips)) / f"{folder_for(q.name)}-{folder_for(label)}.zip"
+        return gr.File(str(transfer.save_zip(q, dest, [label])), visible=True)
+
+    actions.download.click(do_download, [page.project], [actions.zipped])
+    actions.delete.click(lambda: gr.Row(visible=True), None, [actions.confirm])
+    actions.no.click(lambda: gr.Row(visible=False), None, [actions.confirm])
+
+    @guard
+    def do_delete(f: str, v: int) -> int:
+        q, label = label_now(f)
+        q.delete_class(label)
+        return v + 1
+
+    actions.yes.click(do_delete, [page.project, page.cards_version], [page.cards_version])
 
 
 def wire_rename(st: Studio, page: Page, name: gr.Textbox, folder: str) -> None:

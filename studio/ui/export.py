@@ -32,13 +32,18 @@ def render() -> ExportPanel:
         gr.Markdown("### Export model")
         formats = gr.CheckboxGroup([(f.title, f.name) for f in FORMATS.values()], value=list(DEFAULT_FORMATS),
                                    label="Formats", elem_id="export-formats")
-        with_images = gr.Checkbox(False, label="Include the training images", elem_id="export-images")
+        with_images = gr.Checkbox(False, label=samples_label(), elem_id="export-images")
         button = gr.Button("Export model", elem_id="export-btn")
         download = gr.File(label="Download", visible=False, elem_id="export-file")
         files = gr.Markdown(elem_id="export-files")
         snippet = gr.Code(label="Use it from Python", language="python", visible=False, interactive=False,
                           elem_id="export-snippet")
     return ExportPanel(formats, with_images, button, download, files, snippet)
+
+
+def samples_label(nouns: str = "images") -> str:
+    """The "include the samples" checkbox's label, in the words of the project's kind."""
+    return f"Include the training {nouns}"
 
 
 def listen(st: Studio, page: Page, panel: ExportPanel) -> None:
@@ -63,3 +68,9 @@ def listen(st: Studio, page: Page, panel: ExportPanel) -> None:
     panel.button.click(run, [page.project, panel.formats, panel.with_images], outputs, concurrency_limit=2)
     clear = [gr.File(visible=False), "", gr.Code(visible=False)]
     gr.on([page.project.change, page.model_version.change], lambda: clear, None, outputs)
+
+    def kind_words(folder: str) -> gr.Checkbox:
+        p = st.project_or_none(folder)
+        return gr.Checkbox(label=samples_label(p.kind.nouns) if p is not None else samples_label())
+
+    page.project.change(kind_words, [page.project], [panel.with_images], show_progress="hidden")

@@ -106,6 +106,16 @@ def report_text(report: str, kind: Kind) -> str:
     return "class".ljust(pad) + head.lstrip() + "\n" + rest
 
 
+def framing(spec: dict) -> str:
+    """How the features frame a sample, after a comma: an image's side in pixels, a clip's
+    length and rate; "" when the spec says neither (a spec in model.json, as JSON)."""
+    if spec.get("size"):
+        return f", {spec['size']} px"
+    if spec.get("seconds") and spec.get("sr"):
+        return f", {spec['seconds']:g} s clips at {spec['sr'] / 1000:g} kHz"
+    return ""
+
+
 def per_class_table(test: Scores) -> str:
     if not test.per_class:
         return ""
@@ -147,7 +157,7 @@ def listen(st: Studio, page: Page, hood: Hood) -> None:
         n_train, n_scored = m.n_train, m.train.n or m.n_train
         sample = f"a sample of {n_scored} of the {n_train} training {nouns}" if n_scored < n_train else \
             f"{n_train} {nouns}"
-        size = f", {info['spec']['size']} px" if info["spec"].get("size") else ""
+        size = framing(info["spec"])
         head = head_of(s.get("model"), info["spec"].get("kind"))
         text += (f" · training accuracy {m.train.accuracy or 0:.0%} on {sample} · "
                  f"model `{head}` on `{info['spec'].get('kind')}` features{size}, "

@@ -1,7 +1,8 @@
 """The sound page (its own route, like the sketch page): one streaming microphone feeds both
 hold-to-record (consecutive 1 s clips into the class whose button is held) and live prediction
 over a sliding window; class cards with a spectrogram, upload (long files are split), each clip
-playable and deletable; training; the "Under the hood" and export sections of the studio page.
+playable and deletable, and the image cards' Use switch, Download and Delete class (shared with
+``classes``); training; the "Under the hood" and export sections of the studio page.
 
 Hold-to-record uses the studio page's HOLD_JS unchanged: while a ``.hold-btn`` is held, the
 hidden ``#rec-target`` textbox holds the class's folder, and the stream sends it with each chunk.
@@ -20,7 +21,16 @@ from studio.samples import sounds, transfer
 from studio.samples.store import ClassInfo, Project
 
 from . import compare, export, hood, train
-from .classes import unreadable_note, wire_add_class, wire_rename
+from .classes import (
+    action_buttons,
+    confirm_and_zip,
+    unreadable_note,
+    use_checkbox,
+    wire_actions,
+    wire_add_class,
+    wire_enable,
+    wire_rename,
+)
 from .common import Page, Studio, esc, guard, wire_loader
 
 ROUTE = "/sound"
@@ -28,6 +38,7 @@ STREAM_EVERY = 0.25  # s of audio per chunk: the live bars update 4 times per se
 MAX_CLIPS = 200  # clips listed per card (newest first)
 UPLOAD_TYPES = sorted(sounds.SOUND_SUFFIXES)
 NO_MODEL = "Train a model to hear live predictions."
+READY = "Press **Start** on the microphone to hear live predictions."  # once the project has a model
 LISTENING = "listening..."
 START = "Press **Start** on the microphone, then press and hold a class's **Hold to record** button."
 
@@ -105,8 +116,9 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
         with gr.Row(equal_height=True):
             name = gr.Textbox(info.label, show_label=False, container=False, max_length=64, scale=3,
                               interactive=True, elem_id=f"snd-name-{i}")
-            gr.Markdown(f"**{info.count}** clip{'s' if info.count != 1 else ''}", elem_id=f"snd-count-{i}",
-                        elem_classes="class-count")
+            gr.Markdown(f"**{info.count}** {p.kind.noun if info.count == 1 else p.kind.nouns}",
+                        elem_id=f"snd-count-{i}", elem_classes="class-count")
+            enabled = use_checkbox(info, f"snd-enabled-{i}")
         picture, why = _picture(samples[0].path) if samples else (None, "")
         if picture is not None:
             gr.Image(picture, show_label=False, interactive=False, height=64, container=False,
@@ -128,7 +140,12 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
             player = gr.Audio(str(samples[0].path), type="filepath", interactive=False, show_label=False,
                               elem_id=f"snd-player-{i}")
             _clip_events(st, page, folder, clips, delete, player)
+        with gr.Row():
+            buttons = action_buttons(p, info, i, "snd-class-")
+        actions = confirm_and_zip(p, info, i, buttons, "snd-class-")
     wire_rename(st, page, name, folder)
+    wire_enable(st, page, enabled, folder)
+    wire_actions(st, page, actions, folder)
 
     @guard
     def on_upload(f: str, files: list[str] | None, v: int) -> int:
@@ -190,12 +207,14 @@ def _store(p: Project | None, folder: str, clips: list[sounds.Clip]) -> str:
 def listen(st: Studio, page: Page, ui: SoundPage) -> None:
     project, version = page.project, page.cards_version
 
-    def opened(p: Project | None, _query: Mapping[str, str]) -> tuple[str]:
+    def opened(p: Project | None, _query: Mapping[str, str]) -> tuple[str, str]:
         if p is None:
-            return ("No sound project yet: [create one](/) (kind *Sounds*).",)
-        return (train.status(p),)
+            return "No sound project yet: [create one](/) (kind *Sounds*).", NO_MODEL
+        return train.status(p), live_hint(p)
 
-    wire_loader(st, page, ROUTE, ui.choose, opened, [ui.train_status])
+    wire_loader(st, page, ROUTE, ui.choose, opened, [ui.train_status, ui.heard])
+    page.model_version.change(lambda f: live_hint(_sound_project(st, f)), [project], [ui.heard],
+                              show_progress="hidden")
     wire_add_class(st, page, ui.add_class)
 
     def on_chunk(chunk, folder: str, target: str, threshold: float, v: int, mem: dict):
@@ -231,6 +250,11 @@ def listen(st: Studio, page: Page, ui: SoundPage) -> None:
     export.listen(st, page, ui.export)
     hood.listen(st, page, ui.hood)
     compare.listen(st, page, ui.compare, ui.train_status, train.SEE_HOOD)
+
+
+def live_hint(p: Project | None) -> str:
+    """The live line before the microphone streams: what to do next, with or without a model."""
+    return READY if p is not None and train.made_here(train.model_info(p)) else NO_MODEL
 
 
 def _hear(st: Studio, p: Project | None, chunk, threshold: float, mem: dict) -> tuple:

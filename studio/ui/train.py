@@ -52,7 +52,7 @@ def render() -> TrainPanel:
             }
             with gr.Row():
                 w["color"] = gr.Checkbox(label="Colour (off: grey)", elem_id="set-color")
-                w["augment"] = gr.Checkbox(label="Add a mirrored copy of each image", elem_id="set-augment")
+                w["augment"] = gr.Checkbox(label=f"Add {Kind.copies}", elem_id="set-augment")
             w["preprocessing"] = gr.Dropdown(list(PREPROCESSING), label="Preprocessing (before the model)",
                                              elem_id="set-preprocessing")
             note = gr.Markdown(preprocessing_text(TrainSettings.preprocessing), elem_classes="small",
@@ -159,10 +159,19 @@ def listen(st: Studio, page: Page, panel: TrainPanel) -> None:
         return [d[f] for f in FIELDS]
 
     def feature_choices(values: list, p: Project | None) -> list:
-        """The settings' values, the Features radio offering only what the project kind can use."""
+        """The settings' values, the Features radio offering only what the project kind can use, the
+        augment box naming the kind's copies, and the image-only settings hidden for sounds."""
         allowed = p.kind.feature_kinds() if p is not None else registry.SPECS
         i = FIELDS.index("features")
         values[i] = gr.Radio(choices=[(registry.SPECS[k].title, k) for k in allowed], value=values[i])
+        if p is not None:
+            without = [k for k in allowed if not registry.SPECS[k].copies]
+            i = FIELDS.index("augment")
+            values[i] = gr.Checkbox(value=values[i], label=f"Add {p.kind.copies}",
+                                    info=f"{' and '.join(without)} features train without them" if without else None)
+            for field in ("size", "color"):
+                i = FIELDS.index(field)
+                values[i] = type(panel.settings[field])(value=values[i], visible=p.kind.medium == "image")
         return values
 
     @guard

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,13 +161,17 @@ def chromium_args(y4m: Path) -> list[str]:
             f"--use-file-for-fake-video-capture={y4m}"]
 
 
-def launch(playwright, y4m: Path, profile: Path | None = None):
-    """A headless Chromium context (Debian's binary, never a downloaded one)."""
+def launch(playwright, y4m: Path, profile: Path | None = None, microphone: Path | None = None,
+           probe_js: str | None = None, height: int = 1400):
+    """A headless Chromium context (Debian's binary, never a downloaded one) whose fake webcam
+    plays ``y4m`` and, given ``microphone`` (a WAV it loops), whose fake microphone plays that;
+    ``probe_js`` (default: the webcam probe below) runs in every page."""
     profile = profile or Path(tempfile.mkdtemp(prefix="studio-chromium-"))
+    mic = [f"--use-file-for-fake-audio-capture={microphone}"] if microphone else []
     ctx = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=chromium_args(y4m),
-        viewport={"width": 1400, "height": 1400}, accept_downloads=True)
-    ctx.add_init_script(PROBE_JS)
+        str(profile), executable_path=CHROMIUM, headless=True, args=[*chromium_args(y4m), *mic],
+        viewport={"width": 1400, "height": height}, accept_downloads=True)
+    ctx.add_init_script(PROBE_JS if probe_js is None else probe_js)
     ctx.set_default_timeout(30_000)
     return ctx
 
@@ -272,6 +277,25 @@ def new_project(page, captures: Path, name: str, kind: str) -> None:
     field(page, "new-name").fill(name)
     page.locator("#new-kind label").filter(has_text=kind).click()
     page.click("#create-project")
+
+
+def download_zip(page, button: str, link: str) -> list[str]:
+    """Click ``button`` until the file link ``link`` shows (a click that lands while class cards
+    are redrawn by gr.render is lost), download it; the names in the zip."""
+    from playwright.sync_api import expect
+
+    found = page.locator(link).first
+    for _ in range(3):
+        page.click(button)
+        try:
+            expect(found).to_be_visible(timeout=10_000)
+            break
+        except AssertionError:
+            continue
+    expect(found).to_be_visible()
+    with page.expect_download() as download:
+        found.click()
+    return zipfile.ZipFile(download.value.path()).namelist()
 
 
 def download_export(page) -> Path:

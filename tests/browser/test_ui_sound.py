@@ -1,10 +1,12 @@
 """The sound walk, as the sound issue's "done when" describes it: a sound project created in the
 project bar; on the sound page, clips recorded from Chromium's fake microphone (a looping WAV:
 3 s of a low tone, 3 s of a high one) into two classes by holding their buttons, a third class
-made of uploaded noise files (a long one split into clips), a clip played back and deleted,
-training, the live label following the tones and the threshold turning it into "listening...",
-then the export downloaded from the page and its ``predict.py`` run on WAV files in a Python
-where ``import studio`` fails.
+made of uploaded noise files (a long one split into clips), a clip played back and deleted, an
+empty fourth class switched off (its card dimmed, training leaves it out), training, the live
+label following the tones and the threshold turning it into "listening...", then the export
+downloaded from the page and its ``predict.py`` run on WAV files in a Python where ``import
+studio`` fails; a class's clips downloaded as a zip, the fourth class deleted (after its
+confirmation), and the live line saying what to do next without a model and with one.
 
 An in-page probe opens its own stream of the same fake microphone (every stream of it plays the
 file in step) and notes which tone is playing, so each hold happens inside one tone.
@@ -22,9 +24,11 @@ import pytest
 from helpers import run_without_studio
 from playwright.sync_api import Page, expect
 
+from studio.model import modelfile
 from studio.samples.store import Store
+from studio.ui import sound
 
-from .browser_kit import CHROMIUM, chromium_args, download_export, field, new_project, save_json
+from .browser_kit import download_export, download_zip, field, launch, new_project, save_json
 
 pytestmark = pytest.mark.browser
 PROJECT = "Tones"
@@ -97,12 +101,7 @@ def noise_wavs(work) -> list[Path]:
 @pytest.fixture(scope="module")
 def mic_browser(pw, y4m, tones_wav, work):
     """A Chromium whose fake microphone loops ``tones_wav`` (Chromium loops it by default)."""
-    ctx = pw.chromium.launch_persistent_context(
-        str(work / "profile-sound"), executable_path=CHROMIUM, headless=True,
-        args=[*chromium_args(y4m), f"--use-file-for-fake-audio-capture={tones_wav}"],
-        viewport={"width": 1400, "height": 1600})
-    ctx.add_init_script(PROBE_JS)
-    ctx.set_default_timeout(30_000)
+    ctx = launch(pw, y4m, work / "profile-sound", microphone=tones_wav, probe_js=PROBE_JS, height=1600)
     yield ctx
     ctx.close()
 
@@ -146,11 +145,18 @@ def test_sound_project(mic_browser, server, artifacts, tones_wav, noise_wavs, wo
     expect(page.locator("#sound-classes")).to_contain_text("Background noise")
     expect(page.locator("#camera")).to_be_hidden()
     project = Store(server.captures).project(PROJECT)
+    page.locator("#advanced").click()  # the studio page's settings, in the words of a sound project
+    expect(page.locator("#set-augment")).to_contain_text("Add a slower and a faster copy of each clip")
+    expect(page.locator("#set-augment")).to_contain_text("speech features train without them")
+    expect(page.locator("#set-size")).to_be_hidden()
+    expect(page.locator("#set-color")).to_be_hidden()
 
     link = page.locator("#sketch-note a").filter(has_text="sound page")  # opens a new tab: follow it here
     page.goto(server.url.rstrip("/") + link.get_attribute("href"))
     expect(page).to_have_url(re.compile(r"/sound\?project="))
     expect(page.locator("#sound-project input")).to_have_value(PROJECT)
+    expect(page.locator("#sound-heard")).to_have_text(sound.NO_MODEL)
+    expect(page.locator("#export-images")).to_contain_text("Include the training clips")
     for i, label in enumerate(CLASSES.values()):
         rename_card(page, i, label, project)
 
@@ -182,10 +188,12 @@ def test_sound_project(mic_browser, server, artifacts, tones_wav, noise_wavs, wo
     play_and_delete(page, 2, uploaded[-1])
     expect(page.locator("#snd-count-2")).to_contain_text(f"{len(uploaded) - 1} clip")
     assert [c.name for c in project.samples(NOISE)] == uploaded[:-1], "only the chosen clip is deleted"
+    off = switch_off_a_new_class(page, project)
     page.screenshot(path=str(artifacts / "09-sound-recorded.png"), full_page=True)
 
     page.click("#sound-train")
     expect(page.locator("#sound-train-status")).to_contain_text("trained in", timeout=120_000)
+    assert modelfile.info(project.model_dir)["labels"] == [*CLASSES.values(), NOISE], "the class off is left out"
 
     live = page.locator("#sound-live [data-testid='label-output-value']")
     for tone in ("lo", "hi", "lo"):
@@ -217,7 +225,60 @@ def test_sound_project(mic_browser, server, artifacts, tones_wav, noise_wavs, wo
     assert done.returncode == 0, done.stderr
     said = [line.split("\t")[1] for line in done.stdout.splitlines()]
     assert said == [*CLASSES.values(), NOISE], done.stdout
+
+    download_class(page, 0, project.counts()[CLASSES["lo"]])
+    delete_class(page, 3, off, project)
+    page.reload()  # the microphone stops; the project has a model: the live line says how to hear it
+    expect(page.locator("#sound-heard")).to_have_text(sound.READY.replace("**", ""))
     page.close()
+
+
+# The opacity of the part of card ``card`` that holds its Download button (a child of the card).
+OPACITY_JS = """(card) => {
+    const box = document.querySelector(`#snd-card-${card}`);
+    let row = document.querySelector(`#snd-class-download-${card}`);
+    while (row.parentElement !== box) row = row.parentElement;
+    return Number(getComputedStyle(row).opacity); }"""
+
+
+def dimmed(page: Page, card: int) -> float:
+    return page.evaluate(OPACITY_JS, card)
+
+
+def switch_off_a_new_class(page: Page, project) -> str:
+    """Add a fourth class, empty (so its Download is disabled, and training would refuse it if it
+    were used), and untick its Use box: its card is dimmed and the class is off on disk."""
+    page.click("#sound-add-class")
+    until(page, lambda: len(project.classes()) == 4)
+    off = project.classes()[3].label
+    expect(field(page, "snd-name-3")).to_have_value(off)
+    expect(page.locator("#snd-class-download-3")).to_be_disabled()
+    expect(page.locator("#snd-class-download-0")).to_be_enabled()
+    assert dimmed(page, 3) == 1
+    page.locator("#snd-enabled-3 input").uncheck()
+    until(page, lambda: not project.class_info(off).enabled)
+    page.wait_for_function(f"(card) => ({OPACITY_JS})(card) < 0.5", arg=3)  # the page's CSS dims it
+    assert dimmed(page, 0) == 1 and project.class_info(CLASSES["lo"]).enabled
+    return off
+
+
+def download_class(page: Page, card: int, n: int) -> None:
+    """Download the card's clips as a zip of its ``n`` clips."""
+    names = download_zip(page, f"#snd-class-download-{card}", f"#snd-class-zip-{card} a")
+    assert len(names) == n and all(name.endswith(".wav") for name in names), names
+
+
+def delete_class(page: Page, card: int, label: str, project) -> None:
+    """Delete class asks first: "Keep it" keeps it, "Delete for good" deletes it."""
+    page.click(f"#snd-class-delete-{card}")
+    expect(page.locator(f"#snd-class-confirm-{card}")).to_be_visible()
+    page.click(f"#snd-class-delete-no-{card}")
+    expect(page.locator(f"#snd-class-confirm-{card}")).to_be_hidden()
+    assert label in project.labels()
+    page.click(f"#snd-class-delete-{card}")
+    page.click(f"#snd-class-delete-yes-{card}")
+    expect(page.locator(f"#snd-card-{card}")).to_have_count(0)
+    assert label not in project.labels()
 
 
 def play_and_delete(page: Page, card: int, name: str) -> None:

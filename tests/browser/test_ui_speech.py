@@ -29,7 +29,7 @@ from studio.model.training import train
 from studio.samples import sounds
 from studio.samples.store import Store
 
-from .browser_kit import CHROMIUM, chromium_args, save_json
+from .browser_kit import launch, save_json
 
 pytestmark = pytest.mark.browser
 PROJECT = "Yes or no (speech test)"  # unique: the session's server is shared with other modules
@@ -181,12 +181,7 @@ def test_pilots_do_not_reach_the_model(mic_wav):
 @pytest.fixture(scope="module")
 def speech_browser(pw, y4m, mic_wav, work):
     """A Chromium whose fake microphone loops ``mic_wav``."""
-    ctx = pw.chromium.launch_persistent_context(
-        str(work / "profile-speech"), executable_path=CHROMIUM, headless=True,
-        args=[*chromium_args(y4m), f"--use-file-for-fake-audio-capture={mic_wav}"],
-        viewport={"width": 1400, "height": 1400})
-    ctx.add_init_script(PROBE_JS)
-    ctx.set_default_timeout(30_000)
+    ctx = launch(pw, y4m, work / "profile-speech", microphone=mic_wav, probe_js=PROBE_JS)
     yield ctx
     ctx.close()
 
