@@ -7,13 +7,16 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 # wheels declare (see that file); the tests add requirements-dev.txt (pytest, Playwright, ruff).
 APP_STAMP := $(VENV)/.installed-app
 DEV_STAMP := $(VENV)/.installed-dev
+# The browser files the pose page serves (MediaPipe Pose, onnxruntime-web), from npm, never from a CDN.
+STATIC := studio/static
+NODE_STAMP := $(STATIC)/node_modules/.installed
 
 .PHONY: run test lint bench system
 
-run: $(APP_STAMP)
+run: $(APP_STAMP) $(NODE_STAMP)
 	$(VENV)/bin/studio serve --port $(PORT)
 
-test: $(DEV_STAMP) system
+test: $(DEV_STAMP) system $(NODE_STAMP)
 	$(PY) -m ruff check studio tests bench
 	$(PY) -m pytest
 
@@ -30,6 +33,11 @@ $(APP_STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	$(PIP) --no-deps -r requirements-nodeps.txt
 	$(PIP) --no-deps -e .
 	touch $(APP_STAMP)
+
+$(NODE_STAMP): $(STATIC)/package.json $(STATIC)/package-lock.json
+	@command -v npm >/dev/null || { echo 'npm is needed for the pose page: install Node.js and npm (Debian: apt-get install nodejs npm), then run make again.' >&2; exit 1; }
+	npm ci --prefix $(STATIC) --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 $(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
