@@ -38,6 +38,10 @@ class BadSound(BadSample):
     """Input that cannot be decoded as a sound clip."""
 
 
+class BadPose(BadSample):
+    """Pose landmarks that cannot be read or measured."""
+
+
 class TrainingError(StudioError):
     """Training data that cannot produce a model."""
 

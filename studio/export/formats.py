@@ -358,6 +358,7 @@ class OnnxFormat(ExportFormat):
                 # onnxruntime-node's install script would fetch CUDA libraries from outside npm;
                 # its CPU build and sharp need no install script
                 ".npmrc": "ignore-scripts=true\n",
+                **record.spec.node_files(),
             })
         return _write_all(folder, files)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from studio.errors import StudioError
 from studio.features.image import CombinedSpec, GistSpec, HogSpec, LbpSpec, PixelsSpec
+from studio.features.pose import LandmarksSpec
 from studio.features.pretrained import PretrainedSpec
 from studio.features.sound import LogmelSpec
 from studio.features.spec import FeatureSpec, refuse
@@ -21,6 +22,7 @@ SPECS: dict[str, type[FeatureSpec]] = {s.kind: s for s in (
     PixelsSpec,
     SpeechSpec,  # the default for sounds
     LogmelSpec,
+    LandmarksSpec,  # the only one for poses
 )}
 for _spec in SPECS.values():  # a kind that brings its own kernel code plugs it into its medium's kernel
     if _spec.extra_kernel:
@@ -28,7 +30,7 @@ for _spec in SPECS.values():  # a kind that brings its own kernel code plugs it 
 
 
 def kinds_for(medium: str) -> tuple[str, ...]:
-    """The feature kinds that read ``medium`` ("image", "sound"), in registration order."""
+    """The feature kinds that read ``medium`` ("image", "sound", "pose"), in registration order."""
     return tuple(name for name, spec in SPECS.items() if spec.medium == medium)
 
 

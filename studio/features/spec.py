@@ -96,6 +96,10 @@ class FeatureSpec:
         """Files the exported scripts of this spec read beside them (a network's graph, say)."""
         return {}
 
+    def node_files(self) -> dict[str, bytes]:
+        """Files predict.mjs reads beside it for this spec (its features' JavaScript, say)."""
+        return {}
+
     def notices(self) -> dict[str, bytes]:
         """Files every export of this spec carries: the licence and attribution of a network in it."""
         return {}

@@ -10,6 +10,7 @@ from studio.features import registry
 from studio.features.spec import FeatureSpec
 from studio.kinds.base import Kind
 from studio.kinds.photo import PHOTO
+from studio.kinds.pose import POSE
 from studio.kinds.sketch import SKETCH
 from studio.kinds.sound import SOUND
 
@@ -17,6 +18,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     PHOTO,  # the default: listed first
     SKETCH,
     SOUND,
+    POSE,
 )}
 
 

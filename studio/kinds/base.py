@@ -1,5 +1,5 @@
-"""What a project kind is: everything that differs between photo, sketch and sound projects
-(and pose next), so that no other module compares kind names."""
+"""What a project kind is: everything that differs between photo, sketch, sound and pose projects,
+so that no other module compares kind names."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Kind:
     title: str  # the choice on the page's "New project" form
     noun: str  # one sample, in messages: "image", "clip"
     nouns: str
-    medium: str  # what its feature kinds read: "image" or "sound"
+    medium: str  # what its feature kinds read: "image", "sound" or "pose"
     default_features: str
     page: str = "/"  # the page that records its samples
     framing: str = "crop"  # how image features frame a sample

@@ -3,6 +3,7 @@
 //     npm install            # the packages pinned in package.json
 //     node predict.mjs IMAGE [IMAGE ...]          (image models: onnxruntime-node and sharp)
 //     node predict.mjs SOUND.wav [SOUND.wav ...]  (sound models: onnxruntime-node only)
+//     node predict.mjs POSE.json [POSE.json ...]  (pose models: onnxruntime-node only)
 //
 // prints one line per file: <path><TAB><label><TAB><confidence>, like predict.py
 // (--json prints one JSON object per line with every class's confidence).
@@ -16,9 +17,11 @@
 // For pretrained features model.onnx starts with the network itself: this script only frames,
 // resizes and scales the image into the network's input; likewise for the speech embedding it only
 // resamples the clip and frames its loudest second in two seconds of silence (Google's
-// speech_embedding network, Apache-2.0: see NOTICE-speech-embedding.txt).
+// speech_embedding network, Apache-2.0: see NOTICE-speech-embedding.txt). Pose models read landmark
+// JSON and compute their features with pose_kernel.mjs, beside this script.
 //
-// Its Python twins are studio/features/image_kernel.py, sound_kernel.py, pretrained.py and speech.py.
+// Its Python twins are studio/features/image_kernel.py, sound_kernel.py, pose_kernel.py, pretrained.py and
+// speech.py.
 
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -816,6 +819,7 @@ export function speechInput(samples, sr, spec) {
 }
 
 const isSound = (spec) => spec.kind === 'logmel' || spec.kind === 'speech';
+const isPose = (spec) => spec.kind === 'landmarks';
 
 function readMeta(folder = HERE) {
   return JSON.parse(readFileSync(path.join(folder, 'metadata.json'), 'utf8'));
@@ -840,11 +844,16 @@ function networkInput(img, spec, framing) {
   return new ort.Tensor('float32', x, [1, 3, spec.size, spec.size]);
 }
 
-/** {label, confidence, confidences} for one image file, or one WAV file for a sound model. */
+/** {label, confidence, confidences} for one image file, one WAV file for a sound model, or one landmark
+ * JSON file for a pose model. */
 export async function predict({ session, meta }, file) {
   const spec = meta.feature_spec;
   let input;
-  if (spec.kind === 'speech') {
+  if (isPose(spec)) {
+    const { readPose, extractPose } = await import('./pose_kernel.mjs');
+    const x = extractPose(readPose(JSON.parse(readFileSync(file, 'utf8'))), spec);
+    input = new ort.Tensor('float32', x, [1, x.length]);
+  } else if (spec.kind === 'speech') {
     const { samples, sr } = loadWav(file);
     input = speechInput(samples, sr, spec);
   } else if (isSound(spec)) {
@@ -880,7 +889,8 @@ async function main(argv) {
   const json = argv.includes('--json');
   const files = argv.filter((a) => a !== '--json');
   if (!files.length || files[0] === '-h' || files[0] === '--help') {
-    const input = isSound(readMeta().feature_spec) ? 'SOUND.wav' : 'IMAGE';
+    const spec = readMeta().feature_spec;
+    const input = isSound(spec) ? 'SOUND.wav' : isPose(spec) ? 'POSE.json' : 'IMAGE';
     console.log(`usage: node predict.mjs [--json] ${input} [${input} ...]\n` +
       'prints one line per file: <path><TAB><label><TAB><confidence>');
     return files.length ? 0 : 2;
