@@ -416,7 +416,6 @@ def cmd_evaluate(args):
 @command("export", "export a project's model to a folder and zip")
 def cmd_export(args):
     from studio.export.bundle import default_out, export
-    from studio.export.formats import DEFAULT_FORMATS  # the page ticks the same ones
     from studio.model import modelfile
     from studio.samples import atomic
     project = _store(args).project(args.project)
@@ -424,7 +423,8 @@ def cmd_export(args):
     imgs = None
     if args.with_images:
         imgs = [(c.label, c.folder, [s.path for s in project.samples(c.label)]) for c in project.classes()]
-    formats = [f.strip() for f in args.format.split(",") if f.strip()] if args.format else list(DEFAULT_FORMATS)
+    # without --format: the formats of the model's project kind, as the page ticks them
+    formats = [f.strip() for f in args.format.split(",") if f.strip()] if args.format else None
     out = Path(args.out) if args.out else default_out()
     with atomic.on_disk(out):
         result = export(record, out, formats, imgs)
@@ -550,8 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("evaluate", (["project"], {"help": "project name, or an export folder or zip"}),
         (["folder"], {"help": "a folder with one sub-folder per class, named like the classes"}), as_json, trust)
     add("export", proj, (["--out"], {"help": "export folder (default: $STUDIO_EXPORTS or ./exported)"}),
-        (["--format"], {"help": "comma-separated: joblib, skops, onnx (default: all three, as the page "
-                                "ticks them)"}),
+        (["--format"], {"help": "comma-separated: joblib, skops, onnx, and web for pose models (default: all "
+                                "that the model's kind takes, as the page ticks them)"}),
         (["--with-images"], {"action": "store_true", "help": "include the training samples (so the project "
                                                            "can be rebuilt with 'studio import')"}), trust)
     return p

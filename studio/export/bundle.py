@@ -17,7 +17,7 @@ from pathlib import Path
 
 from studio import __version__, kinds
 from studio.errors import StudioError
-from studio.export.formats import DEFAULT_FORMATS, FORMATS
+from studio.export.formats import FORMATS
 from studio.model import modelfile
 from studio.samples import archives, atomic
 from studio.samples.names import folder_for
@@ -62,9 +62,11 @@ class ExportResult:
 
 
 def export(record: modelfile.ModelRecord, out: Path | None = None,
-           formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS, images: list | None = None) -> ExportResult:
-    """Write ``exported/<project>-<timestamp>/`` and a zip of it. ``images``: optional
-    (label, folder, [paths]) triples to include as a ``dataset/`` of class folders."""
+           formats: tuple[str, ...] | list[str] | None = None, images: list | None = None) -> ExportResult:
+    """Write ``exported/<project>-<timestamp>/`` and a zip of it, in ``formats`` (default: those of
+    the model's project kind). ``images``: optional (label, folder, [paths]) triples to include as
+    a ``dataset/`` of class folders."""
+    formats = kinds.for_spec(record.spec).export_formats if formats is None else formats
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise StudioError(f"Unknown export format(s) {unknown}; choose from {', '.join(FORMATS)}.")

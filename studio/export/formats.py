@@ -9,6 +9,7 @@ studio's feature module copied verbatim, a runtime block that loads the model, a
 from __future__ import annotations
 
 import ast
+import html
 import importlib.metadata
 import inspect
 import json
@@ -410,14 +411,99 @@ def node_snippet(record: modelfile.ModelRecord) -> str:
     )
 
 
+class WebFormat(ExportFormat):
+    """A web page that runs the model offline in a browser, the way Teachable Machine exports pose
+    models: MediaPipe Pose finds the body (webcam or photo), pose_kernel.mjs computes studio's
+    features, onnxruntime-web runs model.onnx. Every file is in ``web/``; nothing comes from a CDN."""
+
+    FOLDER = "web"
+    STATIC = HERE.parent / "static" / "node_modules"
+    # the files the page loads: MediaPipe Pose with its lite landmark model, onnxruntime-web's wasm build
+    MEDIAPIPE = ("pose.js", "pose_solution_packed_assets.data", "pose_solution_packed_assets_loader.js",
+                 "pose_solution_simd_wasm_bin.data", "pose_solution_simd_wasm_bin.js",
+                 "pose_solution_simd_wasm_bin.wasm", "pose_solution_wasm_bin.js", "pose_solution_wasm_bin.wasm",
+                 "pose_web.binarypb", "pose_landmark_lite.tflite", "package.json")
+    ORT = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+
+    def sources(self) -> dict[str, Path]:
+        """{name in web/: the installed file}."""
+        pose, ort = self.STATIC / "@mediapipe" / "pose", self.STATIC / "onnxruntime-web"
+        return {**{f"mediapipe/{n}": pose / n for n in self.MEDIAPIPE},
+                **{f"ort/{n}": ort / "dist" / n for n in self.ORT}, "ort/package.json": ort / "package.json",
+                "studio-pose.js": HERE.parent / "static" / "pose" / "studio-pose.js",
+                "pose_kernel.mjs": TEMPLATES / "pose_kernel.mjs", "pose-model.js": TEMPLATES / "web" / "pose-model.js"}
+
+    def check(self, record):
+        if kinds.for_spec(record.spec).medium != "pose":
+            raise StudioError("The web page export runs pose models only; export this model as joblib, skops "
+                              "or ONNX.")
+        missing = [n for n, path in self.sources().items() if not path.is_file()]
+        if missing:
+            raise StudioError(f"The web page export needs the browser files `make` installs with npm ({missing[0]} "
+                              "is missing): run `make run` once with Node.js and npm installed.")
+        FORMATS["onnx"].convert(record)
+
+    def write(self, record, folder):
+        web = folder / self.FOLDER
+        packages = {"@mediapipe/pose": _version(self.sources()["mediapipe/package.json"]),
+                    "onnxruntime-web": _version(self.sources()["ort/package.json"])}
+        files: dict[str, str | bytes] = {n: p.read_bytes() for n, p in self.sources().items()
+                                         if not n.endswith("package.json")}
+        page = (TEMPLATES / "web" / "index.html").read_text(encoding="utf-8")
+        files.update({
+            "index.html": page.replace("__TITLE__", html.escape(record.project_name or "studio model")),
+            "model.onnx": FORMATS["onnx"].convert(record),
+            "model.json": json.dumps({"labels": record.labels, "classes": [str(c) for c in record.estimator.classes_],
+                                      "feature_spec": record.spec.to_json(), "packages": packages}, indent=2),
+            "README.txt": WEB_README.format(**packages),
+        })
+        for name in files:
+            (web / name).parent.mkdir(parents=True, exist_ok=True)
+        _write_all(web, files)
+        return [f"{self.FOLDER}/"]
+
+    def beside(self, record):
+        return {}
+
+    def extra_metadata(self, record):
+        return {"web": {"folder": f"{self.FOLDER}/", "page": f"{self.FOLDER}/index.html",
+                        "module": f"{self.FOLDER}/pose-model.js",
+                        "run": f"python -m http.server --bind 127.0.0.1 --directory {self.FOLDER} 8000, "
+                               "then open http://127.0.0.1:8000/"}}
+
+
+WEB_README = """A web page that runs this pose model in a browser, offline.
+
+Browsers load WebAssembly and modules only over HTTP, so serve this folder, for example with
+
+    python -m http.server --bind 127.0.0.1 --directory . 8000
+
+and open http://127.0.0.1:8000/ . Start the webcam or open a photo: MediaPipe Pose finds the body,
+and the model names the pose. From your own page:
+
+    import {{ loadPoseModel }} from './pose-model.js';
+    const model = await loadPoseModel();
+    const {{ label, confidences }} = await model.predict({{ landmarks, width, height }});
+
+Inside: mediapipe/ is the npm package @mediapipe/pose {@mediapipe/pose} (Google, Apache-2.0;
+its lite landmark model), ort/ is onnxruntime-web {onnxruntime-web} (Microsoft, MIT), model.onnx
+is the classifier, pose_kernel.mjs computes studio's pose features from the landmarks.
+"""
+
+
+def _version(package_json: Path) -> str:
+    return json.loads(package_json.read_text(encoding="utf-8"))["version"]
+
+
 FORMATS: dict[str, ExportFormat] = {
     f.name: f for f in (
         JoblibFormat("joblib", "scikit-learn (joblib) + predict.py"),
         SkopsFormat("skops", "skops (safe to load) + predict_skops.py"),
         OnnxFormat("onnx", "ONNX + predict_onnx.py (onnxruntime) + predict.mjs (Node.js)"),
+        WebFormat("web", "Web page (pose models: MediaPipe Pose + onnxruntime-web, offline)"),
     )
 }
-DEFAULT_FORMATS = ("joblib", "skops", "onnx")
+DEFAULT_FORMATS = kinds.base.EXPORT_FORMATS
 
 
 def available_formats(record: modelfile.ModelRecord) -> dict[str, str | None]:

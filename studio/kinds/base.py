@@ -11,6 +11,7 @@ from studio.features import registry
 from studio.features.spec import FeatureSpec
 
 DEFAULT_CLASSES = ("Class 1", "Class 2")  # a new project's classes, as in Teachable Machine
+EXPORT_FORMATS = ("joblib", "skops", "onnx")  # what an export writes unless told otherwise
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Kind:
     teachable_file: bool = False  # its projects open and save as Teachable Machine .tm files
     camera: bool = False  # its samples are recorded from the webcam (``samples.webcam``)
     copies: str = "a mirrored copy of each image"  # what ``variants`` adds with augment on, in words
+    export_formats: tuple[str, ...] = EXPORT_FORMATS  # the formats the page ticks and ``studio export`` writes
 
     def __str__(self) -> str:
         return self.name

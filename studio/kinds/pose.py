@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.features.pose import LandmarksSpec
-from studio.kinds.base import Kind
+from studio.kinds.base import EXPORT_FORMATS, Kind
 from studio.samples import poses
 
 
@@ -34,4 +34,5 @@ class PoseKind(Kind):
 
 
 POSE = PoseKind("pose", "Poses: body poses from the webcam", "pose", "poses", "pose", LandmarksSpec.kind,
-                page="/pose", copies="a mirrored copy of each pose (left and right swapped)")
+                page="/pose", copies="a mirrored copy of each pose (left and right swapped)",
+                export_formats=(*EXPORT_FORMATS, "web"))
