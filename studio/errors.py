@@ -42,6 +42,15 @@ class BadPose(BadSample):
     """Pose landmarks that cannot be read or measured."""
 
 
+class PhotoWithoutPose(BadPose):
+    """A picture given where a pose is expected: studio finds poses only in the browser."""
+
+    reason = "a picture without pose landmarks (photos go through the pose page, which finds the pose in them)"
+
+    def __init__(self, name: str):
+        super().__init__(f"{name} is {self.reason}.")
+
+
 class TrainingError(StudioError):
     """Training data that cannot produce a model."""
 

@@ -139,6 +139,11 @@ def test_the_cli_imports_trains_and_predicts_landmark_json(tmp_path):
     Image.new("RGB", (64, 64)).save(photo)
     out = studio_cli("predict", "Yoga", str(photo), captures=captures)
     assert out.returncode != 0 and "pose page" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    out = studio_cli("add", "Yoga", "up", str(photo), captures=captures)
+    assert out.returncode != 0 and out.stdout == ""
+    assert out.stderr.strip() == ("studio: error: No pose was added to 'up': me.jpg is a picture without pose "
+                                  "landmarks (photos go through the pose page, which finds the pose in them). "
+                                  "Give pose files, or zips of them.")
 
 
 def test_training_copies_are_mirrored_poses(tmp_path):

@@ -8,7 +8,7 @@ from typing import Any
 
 from studio.features.pose import LandmarksSpec
 from studio.kinds.base import EXPORT_FORMATS, Kind
-from studio.samples import poses
+from studio.samples import images, poses
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,8 @@ class PoseKind(Kind):
         return not name.startswith(".") and name.lower().endswith(poses.SUFFIX)
 
     def is_input(self, name: str) -> bool:
-        return poses.is_input(name)
+        # photos too, so that each is named with why it is not taken (their poses are found on the page)
+        return poses.is_input(name) or images.is_image_name(name)
 
     def stored(self, source: Any, name: str | None = None) -> tuple[bytes, str]:
         label = name or "the pose"

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from studio.errors import BadPose
+from studio.errors import BadPose, PhotoWithoutPose
 from studio.features import pose_kernel
 from studio.samples import images
 
@@ -101,8 +101,7 @@ def load(source: Any, name: str | None = None) -> Pose:
     except (OSError, SyntaxError, ValueError, TypeError):
         raise BadPose(f"{label} is neither a stored pose nor landmark JSON.") from None
     if text is None:
-        raise BadPose(f"{label} is a picture without pose landmarks: photos go through the pose page, "
-                      "which finds the pose in them.")
+        raise PhotoWithoutPose(label)
     pose = from_data(json.loads(text), label)
     return Pose(pose.landmarks, pose.width, pose.height, frame)
 

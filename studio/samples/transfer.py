@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.errors import BadImage, BadSample, DiskFull, NotFound, StudioError, TooLarge
+from studio.errors import BadImage, BadSample, DiskFull, NotFound, PhotoWithoutPose, StudioError, TooLarge
 from studio.export.dataset import exported_dataset
 from studio.features import image_kernel
 from studio.kinds import KINDS, PHOTO, Kind, kind, kinds_of
@@ -226,6 +226,8 @@ def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
 def _why(e: BadSample, own: Kind) -> str:
     if isinstance(e, TooLarge):
         return "too large to decode safely"
+    if isinstance(e, PhotoWithoutPose):
+        return e.reason
     return f"not a readable {own.noun}" if isinstance(e, BadImage) else str(e)
 
 
