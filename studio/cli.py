@@ -352,7 +352,7 @@ def cmd_predict(args):
             failed += 1
             continue
         label, _ = predictor.top_of(conf)
-        rows.append({"image": f, "label": label, "confidence": conf[label], "confidences": conf})
+        rows.append({"path": f, "label": label, "confidence": conf[label], "confidences": conf})
         if not args.json:
             print(format_line(f, label, conf[label]))
     if args.json:

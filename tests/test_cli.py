@@ -126,7 +126,7 @@ def test_predict_lines_and_json(trained):
         right += label == image.split("/")[-2]
     assert right >= 7  # of 9 held-back images
     rows = json.loads(run_cli("predict", "rps", *images[:2], "--json", captures=caps).stdout)
-    assert [r["image"] for r in rows] == images[:2]
+    assert [r["path"] for r in rows] == images[:2]  # as the exported scripts' --json names it
     for row, line in zip(rows, lines):
         assert list(row["confidences"]) == ["paper", "rock", "scissors"]
         assert row["label"] == line.split("\t")[1] and f"{row['confidence']:.4f}" == line.split("\t")[2]

@@ -127,7 +127,7 @@ def test_import_of_mixed_files_asks_for_the_kind(tmp_path):
             z.write(f, f.relative_to(root).as_posix())
     for source in (root, zipped):
         err = one_line_error(run_cli("import", "M", source, captures=caps, check=False))
-        assert f"{source} holds both" in err and "--kind photo, sketch or sound" in err
+        assert f"{source} holds both" in err and "--kind photo, sketch, sound or pose" in err
         assert ".wav" in err and ".jpg" in err
     assert run_cli("projects", captures=caps).stdout.startswith("(no projects yet")  # nothing made
     out = run_cli("import", "M", root, "--kind", "sound", captures=caps).stdout

@@ -25,7 +25,7 @@ class LandmarksSpec(FeatureSpec):
     title = "Body landmarks: joint positions and angles"
     medium = "pose"
     kernel = pose_kernel
-    head = "logistic"
+    head = "mlp"  # Teachable Machine's dense layer; measured 0.969 / 0.980 against logistic regression's 0.942 / 0.959
     depth_weight: float = 0.5  # MediaPipe's depth guesses are rougher than x and y: they count for less
 
     @classmethod

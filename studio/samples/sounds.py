@@ -133,7 +133,7 @@ def _ffmpeg(data: bytes, name: str) -> Clip:
         raise BadSound(f"{name}: decoding took longer than {FFMPEG_TIMEOUT} s; convert it to WAV first.") from None
     samples = np.frombuffer(done.stdout[: len(done.stdout) // 2 * 2], dtype="<i2")
     if done.returncode != 0 or samples.size == 0:
-        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = [line.removeprefix("pipe:0: ") for line in done.stderr.decode("utf-8", "replace").strip().splitlines()]
         raise BadSound(f"{name} is not a readable sound file ({why[-1][:160] if why else 'no audio in it'}).")
     return from_array(samples, STORE_RATE, name)
 

@@ -142,7 +142,7 @@ def _store_items(project: Project, items: Iterable[archives.Item], report: Impor
         try:
             project.add_file(info, *own.stored(data, name), stem=stem)
         except BadSample as e:
-            return _why(e, own)
+            return _why(e, own, name)
         return None
 
     pending: deque[tuple[str, str, Future]] = deque()
@@ -216,19 +216,23 @@ def add_files(project: Project, label: str, paths: list[Path]) -> ImportReport:
         try:
             added = project.add_upload(label, p, p.name, capture)
         except BadSample as e:
-            report.skip(p.name, _why(e, project.kind))
+            report.skip(p.name, _why(e, project.kind, p.name))
             continue
         for _ in added:
             report.count(project.class_info(label).label)
     return report
 
 
-def _why(e: BadSample, own: Kind) -> str:
+def _why(e: BadSample, own: Kind, name: str = "") -> str:
+    """Why a file was skipped, without its name (the report names the files by reason)."""
     if isinstance(e, TooLarge):
         return "too large to decode safely"
     if isinstance(e, PhotoWithoutPose):
         return e.reason
-    return f"not a readable {own.noun}" if isinstance(e, BadImage) else str(e)
+    if isinstance(e, BadImage):
+        return f"not a readable {own.noun}"
+    why = str(e).rstrip(".")
+    return why.removeprefix(f"{name} is ") if name and why.startswith(f"{name} is ") else why
 
 
 # ---- Teachable Machine .tm --------------------------------------------------------------------

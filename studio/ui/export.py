@@ -30,7 +30,7 @@ class ExportPanel:
 def render() -> ExportPanel:
     with gr.Column(elem_id="export"):
         gr.Markdown("### Export model")
-        formats = gr.CheckboxGroup([(f.title, f.name) for f in FORMATS.values()], value=list(DEFAULT_FORMATS),
+        formats = gr.CheckboxGroup([(FORMATS[n].title, n) for n in DEFAULT_FORMATS], value=list(DEFAULT_FORMATS),
                                    label="Formats", elem_id="export-formats")
         with_images = gr.Checkbox(False, label=samples_label(), elem_id="export-images")
         button = gr.Button("Export model", elem_id="export-btn")
@@ -62,15 +62,19 @@ def listen(st: Studio, page: Page, panel: ExportPanel) -> None:
         listing = ", ".join(f"`{name}`" for name in sorted(x.name for x in result.folder.iterdir()))
         text = f"Exported to `{esc(result.folder)}`: {listing}."
         code = "\n\n".join(f"# ---- {FORMATS[f].title}: {', '.join(result.files[f])} ----\n"
-                           f"{FORMATS[f].snippet(record)}" for f in formats)
+                           f"{FORMATS[f].snippet(record)}" for f in formats if FORMATS[f].snippet(record))
         return gr.File(str(result.zip_path), visible=True), text, gr.Code(code, visible=True)
 
     panel.button.click(run, [page.project, panel.formats, panel.with_images], outputs, concurrency_limit=2)
     clear = [gr.File(visible=False), "", gr.Code(visible=False)]
     gr.on([page.project.change, page.model_version.change], lambda: clear, None, outputs)
 
-    def kind_words(folder: str) -> gr.Checkbox:
+    def kind_words(folder: str) -> tuple[gr.CheckboxGroup, gr.Checkbox]:
+        """The formats the project's kind takes, all ticked as ``studio export`` writes them (a pose
+        model's web page too), and the samples checkbox in the kind's words."""
         p = st.project_or_none(folder)
-        return gr.Checkbox(label=samples_label(p.kind.nouns) if p is not None else samples_label())
+        names = p.kind.export_formats if p is not None else DEFAULT_FORMATS
+        return (gr.CheckboxGroup([(FORMATS[n].title, n) for n in names], value=list(names)),
+                gr.Checkbox(label=samples_label(p.kind.nouns) if p is not None else samples_label()))
 
-    page.project.change(kind_words, [page.project], [panel.with_images], show_progress="hidden")
+    page.project.change(kind_words, [page.project], [panel.formats, panel.with_images], show_progress="hidden")
