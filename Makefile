@@ -35,9 +35,11 @@ $(APP_STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	touch $(APP_STAMP)
 
 $(NODE_STAMP): $(STATIC)/package.json $(STATIC)/package-lock.json
-	@command -v npm >/dev/null || { echo 'npm is needed for the pose page: install Node.js and npm (Debian: apt-get install nodejs npm), then run make again.' >&2; exit 1; }
-	npm ci --prefix $(STATIC) --ignore-scripts --no-audit --no-fund --loglevel=error
-	touch $(NODE_STAMP)
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix $(STATIC) --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else \
+	  echo 'Note: the pose page needs npm to install MediaPipe Pose: install Node.js and npm (Debian: apt-get install nodejs npm), then run make again. Photos, sketches and sounds work without it.' >&2; \
+	fi
 
 $(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
 	$(PIP) -r requirements-dev.txt

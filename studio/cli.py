@@ -508,10 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
                                              "file, or a studio export made with --with-images"}),
         (["--kind"], {"choices": list(KINDS),
                       "help": "the kind of a project the import creates (default: what the files are: "
-                              "sound files make a sound project, images a photo project)"}))
+                              "sound files make a sound project, images a photo project, landmark JSON a "
+                              "pose project)"}))
     add("save", proj, (["file"], {"help": "FILE.tm or FILE.zip"}),
         (["--force"], {"action": "store_true", "help": "replace FILE if it exists"}))
-    add("train", proj, (["--model"], {"choices": list(MODELS), "help": "the estimator (default svc; remembered)"}),
+    add("train", proj, (["--model"], {"choices": list(MODELS),
+                                      "help": "the estimator (default auto: what suits the features; remembered)"}),
         (["--features"], {"choices": list(registry.SPECS),
                           "help": "the feature kind (default: the project kind's own; remembered)"}),
         (["--size"], {"type": int, "help": "image side in pixels the features are computed at (0: the feature "

@@ -10,10 +10,10 @@ from studio.features.image import CombinedSpec
 from studio.features.spec import FeatureSpec
 from studio.kinds import Kind
 
-MODELS = {
-    "auto": "the features' own: logistic regression on pretrained features, an RBF SVM on hand-made ones",
+MODELS = {  # short, to fit a dropdown; "auto" is each feature kind's ``head``
+    "auto": "automatic: what suits the features",
     "svc": "RBF support vector machine",
-    "mlp": "multi-layer perceptron (neural network)",
+    "mlp": "neural network (MLP)",
     "knn": "k-nearest neighbours",
     "forest": "random forest",
     "linear_svm": "linear support vector machine",

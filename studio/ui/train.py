@@ -13,7 +13,7 @@ from studio.features import registry
 from studio.kinds import Kind
 from studio.model import modelfile, signing, training
 from studio.model.metrics import Metrics
-from studio.model.settings import MODELS, PREPROCESSING, TrainSettings
+from studio.model.settings import MODELS, PREPROCESSING, TrainSettings, head_of
 from studio.samples.store import Project
 
 from .common import Page, Studio, esc, guard
@@ -164,6 +164,7 @@ def listen(st: Studio, page: Page, panel: TrainPanel) -> None:
         allowed = p.kind.feature_kinds() if p is not None else registry.SPECS
         i = FIELDS.index("features")
         values[i] = gr.Radio(choices=[(registry.SPECS[k].title, k) for k in allowed], value=values[i])
+        features = values[i]
         if p is not None:
             without = [k for k in allowed if not registry.SPECS[k].copies]
             i = FIELDS.index("augment")
@@ -172,6 +173,10 @@ def listen(st: Studio, page: Page, panel: TrainPanel) -> None:
             for field in ("size", "color"):
                 i = FIELDS.index(field)
                 values[i] = type(panel.settings[field])(value=values[i], visible=p.kind.medium == "image")
+        if features in registry.SPECS:
+            i = FIELDS.index("model")
+            head = MODELS[head_of("auto", features)]
+            values[i] = gr.Dropdown(value=values[i], info=f"Automatic here: {head}, which suits {features} features.")
         return values
 
     @guard
