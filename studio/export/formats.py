@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import studio
 from studio import __version__, kinds
 from studio.errors import StudioError
 from studio.model import modelfile
@@ -417,7 +418,7 @@ class WebFormat(ExportFormat):
     features, onnxruntime-web runs model.onnx. Every file is in ``web/``; nothing comes from a CDN."""
 
     FOLDER = "web"
-    STATIC = HERE.parent / "static" / "node_modules"
+    STATIC = studio.STATIC / "node_modules"
     # the files the page loads: MediaPipe Pose with its lite landmark model, onnxruntime-web's wasm build
     MEDIAPIPE = ("pose.js", "pose_solution_packed_assets.data", "pose_solution_packed_assets_loader.js",
                  "pose_solution_simd_wasm_bin.data", "pose_solution_simd_wasm_bin.js",
@@ -430,7 +431,7 @@ class WebFormat(ExportFormat):
         pose, ort = self.STATIC / "@mediapipe" / "pose", self.STATIC / "onnxruntime-web"
         return {**{f"mediapipe/{n}": pose / n for n in self.MEDIAPIPE},
                 **{f"ort/{n}": ort / "dist" / n for n in self.ORT}, "ort/package.json": ort / "package.json",
-                "studio-pose.js": HERE.parent / "static" / "pose" / "studio-pose.js",
+                "studio-pose.js": studio.STATIC / "pose" / "studio-pose.js",
                 "pose_kernel.mjs": TEMPLATES / "pose_kernel.mjs", "pose-model.js": TEMPLATES / "web" / "pose-model.js"}
 
     def check(self, record):

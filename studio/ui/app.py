@@ -10,7 +10,7 @@ import gradio as gr
 
 from studio.samples.store import Store
 
-from . import assets, camera, classes, compare, export, hood, project_bar, sketch, sound, train
+from . import assets, camera, classes, compare, export, hood, pose, project_bar, sketch, sound, static_files, train
 from .common import Page, Studio, needs_project
 
 # Gradio's streaming webcam button says "Record"; here recording is the hold buttons' job.
@@ -18,7 +18,7 @@ I18N = gr.I18n(en={"audio.record": "Start", "audio.stop": "Stop"})
 
 
 def build(store: Store, exports: Path) -> gr.Blocks:
-    """The app: the studio page and, on their own routes, the sketch and sound pages. The studio
+    """The app: the studio page and, on their own routes, the sketch, sound and pose pages. The studio
     page is wired first: its handlers keep the plain API names (``on_load``, ``train``, ...)."""
     st = Studio(store, Path(exports))
     with gr.Blocks(title="studio", delete_cache=(3600, 86400)) as demo:
@@ -50,6 +50,9 @@ def build(store: Store, exports: Path) -> gr.Blocks:
     with demo.route("Sound", sound.ROUTE):
         page = Page.create(demo)
         sound.listen(st, page, sound.render(st, page))
+    with demo.route("Pose", pose.ROUTE):
+        page = Page.create(demo)
+        pose.listen(st, page, pose.render(st, page))
     return demo
 
 
@@ -60,11 +63,14 @@ def launch_options() -> dict:
 
 def guarded_app(wrap: Callable[[Any], Any]) -> Any:
     """Gradio's app with ``wrap`` (studio.server's WebGuard) outside all of its middleware, for
-    ``launch(_app=...)``: middleware added the usual way would sit inside Gradio's CORS middleware."""
+    ``launch(_app=...)``: middleware added the usual way would sit inside Gradio's CORS middleware.
+    It also serves studio's browser files (``static_files``), behind the same guard and auth."""
     from gradio.routes import App, ORJSONResponse
 
     class GuardedApp(App):
         def build_middleware_stack(self) -> Any:
             return wrap(super().build_middleware_stack())
 
-    return GuardedApp(default_response_class=ORJSONResponse)
+    app = GuardedApp(default_response_class=ORJSONResponse)
+    static_files.mount(app)
+    return app

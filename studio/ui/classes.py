@@ -107,7 +107,6 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
             remove = gr.Button("Remove selected", size="sm", min_width=0, interactive=False, elem_id=f"remove-{i}")
             buttons = action_buttons(p, info, i)
         actions = confirm_and_zip(p, info, i, buttons)
-        chosen = gr.State("")
 
     def label_now(f: str) -> tuple[Project, str]:
         q = st.project(f)
@@ -129,6 +128,14 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
 
     upload.upload(do_upload, [project, upload, version], [version])
 
+    wire_remove(st, page, gallery, remove, folder)
+
+
+def wire_remove(st: Studio, page: Page, gallery: gr.Gallery, remove: gr.Button, folder: str) -> None:
+    """A click on a thumbnail chooses its sample; "Remove selected" deletes it from the class in
+    ``folder`` (image and pose cards)."""
+    chosen = gr.State("")
+
     def do_select(evt: gr.SelectData):
         image = evt.value.get("image", {}) if isinstance(evt.value, dict) else {}
         name = thumbs.sample_name(image.get("orig_name") or image.get("path") or "")
@@ -138,19 +145,20 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
 
     @guard
     def do_remove(f: str, sample: str, v: int) -> int:
-        q, label = label_now(f)
-        q.delete_sample(label, sample)
+        q = st.project(f)
+        q.delete_sample(q.class_in(folder, count=False).label, sample)
         return v + 1
 
-    remove.click(do_remove, [project, chosen, version], [version])
+    remove.click(do_remove, [page.project, chosen, page.cards_version], [page.cards_version])
 
 
-def tiles(p: Project, info: ClassInfo, samples: list[Sample]) -> tuple[list[str], str]:
-    """The thumbnails of ``samples`` (a crossed-out tile for each that cannot be read) and a note
-    naming every file of the class that could not be read, or "" if there is none."""
+def tiles(p: Project, info: ClassInfo, samples: list[Sample], skeleton: bool = False) -> tuple[list[str], str]:
+    """The thumbnails of ``samples`` (with ``skeleton``, poses drawn on their frames; a crossed-out
+    tile for each that cannot be read) and a note naming every file of the class that could not be
+    read, or "" if there is none."""
     shown, bad = [], []
     for s in samples:
-        path, why = thumbs.tile(s.path)
+        path, why = thumbs.tile(s.path, skeleton)
         shown.append(path)
         if why:
             bad.append(why)

@@ -1,6 +1,6 @@
 """Files made only to be shown or downloaded: small JPEG thumbnails of samples (so a class
-card does not send full-size images; a crossed-out tile for one that cannot be read) and zips
-of a class's images."""
+card does not send full-size images; a pose's frame with its skeleton drawn on it; a crossed-out
+tile for one that cannot be read) and zips of a class's images."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from studio.errors import BadSample
-from studio.samples import images
+from studio.samples import images, poses
 
 SIZE = 96
 SUFFIX = ".jpg"
@@ -44,13 +44,17 @@ def pruned(folder: Path, max_age_s: float = 3600) -> Path:
     return folder
 
 
-def thumbnail(sample: Path) -> str:
-    """The path of ``sample``'s thumbnail; its file name is the sample's name plus ``.jpg``,
-    so a click on it names the sample again (see ``sample_name``)."""
-    out = _shown("thumbs", sample)
+def thumbnail(sample: Path, skeleton: bool = False) -> str:
+    """The path of ``sample``'s thumbnail (with ``skeleton``, a stored pose's frame with the pose
+    drawn on it); its file name is the sample's name plus ``.jpg``, so a click on it names the
+    sample again (see ``sample_name``)."""
+    out = _shown("pose-thumbs" if skeleton else "thumbs", sample)
     if not out.exists():
-        img = images.load(sample)
+        pose = poses.load(sample) if skeleton else None
+        img = pose.frame if pose is not None and pose.frame is not None else images.load(sample)
         img.thumbnail((SIZE, SIZE))
+        if pose is not None:  # drawn at the thumbnail's size, so that its lines stay visible
+            img = poses.draw(img, pose.landmarks)
         _write(out, images.to_jpeg(img, quality=80))
     return str(out)
 
@@ -69,11 +73,11 @@ def _write(out: Path, data: bytes) -> None:
     os.replace(tmp, out)
 
 
-def tile(sample: Path) -> tuple[str, str]:
+def tile(sample: Path, skeleton: bool = False) -> tuple[str, str]:
     """``sample``'s thumbnail and "", or, if it cannot be read, a crossed-out grey tile under the
     same name (so it can still be selected and removed) and why it could not be read."""
     try:
-        return thumbnail(sample), ""
+        return thumbnail(sample, skeleton), ""
     except BadSample as e:
         out = _shown("unreadable", sample)
         if not out.exists():
