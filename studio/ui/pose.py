@@ -82,6 +82,7 @@ POSE_JS = r"""
 (async () => {
   const SCRIPT = __SCRIPT__, BASE = __BASE__, MISSING = __MISSING__;
   const KEEP_EVERY_MS = 100, LIVE_EVERY_MS = 100, FRAME_SIDE = 480, PHOTO_SIDE = 1280;
+  const CUT_LEVEL = 30;  // mean change of a 16x12 copy's colours (0-255) that counts as a cut
   const $ = (s) => element.querySelector(s);
   const video = $('video'), overlay = $('canvas'), note = $('.pose-note');
   const startBtn = $('.pose-start'), stopBtn = $('.pose-stop'), picker = $('.pose-files');
@@ -135,6 +136,22 @@ POSE_JS = r"""
 
   // ---- the webcam: grab a frame, find its pose, draw it, record it, predict it --------------------
   const grab = document.createElement('canvas');
+  // A cut (the scene changes at once: a new video segment, the camera turned) drops tracking, or the
+  // tracker would keep the last person's skeleton over the new picture for several frames.
+  const tiny = document.createElement('canvas');
+  tiny.width = 16;
+  tiny.height = 12;
+  const tinyCtx = tiny.getContext('2d', {willReadFrequently: true});
+  let before = null;
+  const cut = () => {
+    tinyCtx.drawImage(grab, 0, 0, tiny.width, tiny.height);
+    const now = tinyCtx.getImageData(0, 0, tiny.width, tiny.height).data;
+    let diff = 0;
+    if (before) for (let i = 0; i < now.length; i++) if (i % 4 !== 3) diff += Math.abs(now[i] - before[i]);
+    const changed = before !== null && diff / (tiny.width * tiny.height * 3) > CUT_LEVEL;
+    before = now;
+    return changed;
+  };
   const startCamera = async () => {
     if (stream || startBtn.disabled) return;
     startBtn.disabled = true;
@@ -196,7 +213,7 @@ POSE_JS = r"""
       grab.width = video.videoWidth;
       grab.height = video.videoHeight;
       grab.getContext('2d').drawImage(video, 0, 0);
-      const grabbedAt = Date.now(), first = fresh;
+      const grabbedAt = Date.now(), first = fresh || cut();
       fresh = false;
       let result;
       try {
