@@ -99,6 +99,8 @@ def test_a_pose_export_has_every_format_and_the_web_page(exports):
     folder = exports[0]["folder"]
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     assert set(meta["files"]) == {"joblib", "skops", "onnx", "web"}
+    assert formats.available_formats(exports[0]["record"]) == {"joblib": None, "skops": None, "onnx": None,
+                                                               "web": None}
     assert (folder / KERNEL_JS).is_file() and (folder / "web" / "index.html").is_file()
     assert meta["onnx"]["input_shape"] == ["N", LandmarksSpec().vector_length]
     assert json.loads((folder / "package.json").read_text())["dependencies"] == {

@@ -508,11 +508,12 @@ DEFAULT_FORMATS = kinds.base.EXPORT_FORMATS
 
 
 def available_formats(record: modelfile.ModelRecord) -> dict[str, str | None]:
-    """{format name: None if ``record`` can be exported in it, else the reason it cannot}."""
+    """{format name: None if ``record`` can be exported in it, else the reason it cannot}, for the
+    formats its project kind offers (the web page only for pose models)."""
     out: dict[str, str | None] = {}
-    for name, fmt in FORMATS.items():
+    for name in kinds.for_spec(record.spec).export_formats:
         try:
-            fmt.check(record)
+            FORMATS[name].check(record)
             out[name] = None
         except StudioError as e:
             out[name] = str(e)
