@@ -20,6 +20,7 @@ from conftest import ARTIFACTS, ROOT
 from helpers import clean_env
 from reliability_kit import Server, Session, solid_png, started_together
 
+from studio.kinds import KINDS
 from studio.samples.webcam import snapshot_token
 
 pytestmark = pytest.mark.server
@@ -142,7 +143,8 @@ def test_every_route_refuses_without_a_login(servers, sample):
     data = open(sample, "rb").read()
     routes = app_routes()
     assert ("GET", "/gradio_api/file={path_or_url:path}") in routes and ("POST", "/gradio_api/upload") in routes
-    pages = {p for _, p in routes if p.strip("/") in ("sketch", "sound")}
+    own_pages = {k.page.strip("/") for k in KINDS.values()} - {""}  # sketch, sound, pose
+    pages = {p for _, p in routes if p.strip("/") in own_pages}
     answered = {}
     for method, path in routes:
         url = concrete(path, sample)
