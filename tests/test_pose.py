@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from pose_figures import POSES, figure, jitter
 
-from studio.errors import BadPose
+from studio.errors import BadPose, TooLarge
 from studio.features import pose_kernel
 from studio.features.pose import KERNEL_JS, TEMPLATES, LandmarksSpec
 from studio.kinds import KINDS, kinds_of
@@ -182,3 +182,12 @@ def test_the_javascript_kernel_computes_what_python_computes(tmp_path):
     for case, (plain, mirror) in zip(cases, json.loads(out.stdout)):
         np.testing.assert_allclose(np.float32(plain), vec(case), rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(np.float32(mirror), vec(case, "mirror"), rtol=1e-6, atol=1e-7)
+
+
+def test_a_pose_png_too_large_to_decode_safely_is_refused(tmp_path):
+    big = tmp_path / "big.png"
+    Image.new("L", (7000, 7000)).save(big)  # 49 million pixels, a few kB on disk
+    with pytest.raises(TooLarge):
+        poses.load(big)
+    with pytest.raises(TooLarge):
+        poses.load(big.read_bytes(), "big.png")

@@ -19,7 +19,8 @@ MAX_SIDE = 1024  # images are stored no larger than this on their longer side
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
-def _open(data: bytes | Path, name: str) -> Image.Image:
+def open_checked(data: bytes | Path, name: str) -> Image.Image:
+    """The decoded image as its file holds it (mode, text chunks), refused above ``MAX_PIXELS``."""
     try:
         with warnings.catch_warnings():  # studio's own limit applies, whatever Pillow's is set to
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -71,9 +72,9 @@ def load(source: ImageSource, name: str | None = None) -> Image.Image:
     if isinstance(source, Image.Image):
         return flatten(source)
     if isinstance(source, (bytes, bytearray)):
-        img = _open(bytes(source), name or "the uploaded data")
+        img = open_checked(bytes(source), name or "the uploaded data")
     elif isinstance(source, (str, Path)):
-        img = _open(Path(source), name or str(source))
+        img = open_checked(Path(source), name or str(source))
     else:
         raise BadImage(f"Cannot read an image from a {type(source).__name__}.")
     try:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from studio.errors import BadPose, PhotoWithoutPose
+from studio.errors import BadImage, BadPose, PhotoWithoutPose, TooLarge
 from studio.features import pose_kernel
 from studio.samples import images
 
@@ -91,15 +91,16 @@ def load(source: Any, name: str | None = None) -> Pose:
             return from_data(json.loads(bytes(source)), label)
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise BadPose(f"{label} is not landmark JSON ({e}).") from None
-    try:
-        with Image.open(io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else source) as img:
-            text = getattr(img, "text", {}).get(CHUNK)
-            img.load()
-            frame = images.flatten(img)
-    except FileNotFoundError:
-        raise BadPose(f"{label} does not exist.") from None
-    except (OSError, SyntaxError, ValueError, TypeError):
+    if isinstance(source, (str, Path)) and not Path(source).exists():
+        raise BadPose(f"{label} does not exist.")
+    try:  # images' own checked decoding: a decompression bomb is refused here too (TooLarge)
+        img = images.open_checked(bytes(source) if isinstance(source, (bytes, bytearray)) else Path(source), label)
+    except TooLarge:
+        raise
+    except BadImage:
         raise BadPose(f"{label} is neither a stored pose nor landmark JSON.") from None
+    text = getattr(img, "text", {}).get(CHUNK)
+    frame = images.flatten(img)
     if text is None:
         raise PhotoWithoutPose(label)
     pose = from_data(json.loads(text), label)
