@@ -21,7 +21,7 @@ from studio.features.pose import KERNEL_JS, TEMPLATES, LandmarksSpec
 from studio.kinds import KINDS, kinds_of
 from studio.model.predictor import Predictor
 from studio.model.training import train
-from studio.samples import poses
+from studio.samples import poses, transfer
 from studio.samples.store import Store
 
 SPEC = LandmarksSpec()
@@ -145,6 +145,26 @@ def test_the_cli_imports_trains_and_predicts_landmark_json(tmp_path):
     assert out.stderr.strip() == ("studio: error: No pose was added to 'up': me.jpg is a picture without pose "
                                   "landmarks (photos go through the pose page, which finds the pose in them). "
                                   "Give pose files, or zips of them.")
+
+
+@pytest.mark.parametrize("as_zip", [True, False])
+def test_a_saved_pose_project_opens_again_as_a_pose_project(tmp_path, as_zip):
+    """Stored poses are PNGs, as photos are: their landmark chunk, not their names, tells the kind."""
+    store = Store(tmp_path / "captures")
+    write_poses(tmp_path / "src", per_class=2)
+    transfer.import_into(store, "Yoga", tmp_path / "src")
+    saved = transfer.save_zip(store.project("Yoga"), tmp_path / "Yoga.zip")
+    if not as_zip:
+        shutil.unpack_archive(saved, tmp_path / "unpacked")
+    opened = transfer.import_into(store, "Again", saved if as_zip else tmp_path / "unpacked")
+    again = store.project("Again")
+    assert again.kind.name == "pose" and sum(opened.added.values()) == 6
+    assert {c.label: c.count for c in again.classes()} == {"down": 2, "up": 2, "T": 2}
+    photos = tmp_path / "photos" / "cat"
+    photos.mkdir(parents=True)
+    Image.new("RGB", (32, 32)).save(photos / "1.png")  # a plain PNG stays a photo
+    transfer.import_into(store, "Pets", tmp_path / "photos")
+    assert store.project("Pets").kind.name == "photo"
 
 
 def test_training_copies_are_mirrored_poses(tmp_path):

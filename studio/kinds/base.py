@@ -40,6 +40,11 @@ class Kind:
         """Whether ``name`` is a stored sample of this kind (a file in a class folder)."""
         raise NotImplementedError
 
+    def claims(self, head: bytes) -> bool:
+        """Whether a file's first bytes say it is one of this kind's samples whatever its name says
+        (a stored pose is a PNG, as a photo is)."""
+        return False
+
     def is_input(self, name: str) -> bool:
         """Whether a file called ``name`` is one this kind imports (from a folder, a zip, an upload)."""
         raise NotImplementedError

@@ -20,6 +20,9 @@ class PoseKind(Kind):
         # photos too, so that each is named with why it is not taken (their poses are found on the page)
         return poses.is_input(name) or images.is_image_name(name)
 
+    def claims(self, head: bytes) -> bool:
+        return poses.marked(head)
+
     def stored(self, source: Any, name: str | None = None) -> tuple[bytes, str]:
         label = name or "the pose"
         return poses.to_png(poses.check(poses.load(source, label), label)), poses.SUFFIX

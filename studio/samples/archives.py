@@ -146,6 +146,19 @@ def file_names(source: Path) -> list[str]:
         return []
 
 
+def head_of(source: Path, name: str, size: int = 4096) -> bytes:
+    """The first ``size`` bytes of the file ``name`` (as ``file_names`` gives it) of a folder tree or
+    a zip: what an import reads when a file's name does not say what it holds; b"" if unreadable."""
+    try:
+        if source.is_dir():
+            with open(name, "rb") as f:
+                return f.read(size)
+        with zipfile.ZipFile(source) as z, z.open(name) as f:
+            return f.read(size)
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return b""
+
+
 def write_zip(dest: Path, write: Callable[[zipfile.ZipFile], None]) -> Path:
     """A zip made by ``write`` (in memory), written to ``dest`` atomically."""
     dest = Path(dest)

@@ -144,6 +144,12 @@ def draw(image: Image.Image, landmarks: np.ndarray, min_visibility: float = 0.5)
     return out
 
 
+def marked(head: bytes) -> bool:
+    """Whether a file's first bytes are a stored pose's: a PNG whose text chunk holds landmarks
+    (written before the picture, so the first few kB tell)."""
+    return head.startswith(b"\x89PNG") and b"tEXt" + CHUNK.encode() + b"\0" in head
+
+
 def is_input(name: str) -> bool:
     """Landmark JSON files, and stored poses (PNG) from another pose project."""
     return Path(name).suffix.lower() in (JSON_SUFFIX, SUFFIX)

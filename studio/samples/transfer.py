@@ -115,6 +115,11 @@ def _detected(source: Path) -> Kind:
     """The kind of project a folder or zip of class folders makes: the one its files are (images
     make a photo project); StudioError when it holds samples of more than one kind."""
     found = kinds_of(archives.file_names(source))
+    if set(found) == {PHOTO}:  # images by name; a kind may know its own by their contents (stored poses)
+        head = archives.head_of(source, found[PHOTO])
+        owner = next((k for k in KINDS.values() if k.claims(head)), None)
+        if owner is not None:
+            return owner
     if len(found) > 1:
         held = " and ".join(f"{k.nouns} (e.g. {Path(name).name})" for k, name in found.items())
         *first, last = KINDS

@@ -10,7 +10,21 @@ import gradio as gr
 
 from studio.samples.store import Store
 
-from . import assets, camera, classes, compare, export, hood, pose, project_bar, sketch, sound, static_files, train
+from . import (
+    assets,
+    camera,
+    classes,
+    colours,
+    compare,
+    export,
+    hood,
+    pose,
+    project_bar,
+    sketch,
+    sound,
+    static_files,
+    train,
+)
 from .common import Page, Studio, needs_project
 
 # Gradio's streaming webcam button says "Record"; here recording is the hold buttons' job.
@@ -58,7 +72,7 @@ def build(store: Store, exports: Path) -> gr.Blocks:
 
 def launch_options() -> dict:
     """The page-wide options that Gradio 6 takes in ``launch()``."""
-    return {"css": assets.CSS, "js": assets.HOLD_JS, "i18n": I18N}
+    return {"css": assets.CSS + colours.CARD_CSS, "js": assets.HOLD_JS, "i18n": I18N}
 
 
 def guarded_app(wrap: Callable[[Any], Any]) -> Any:

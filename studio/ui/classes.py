@@ -20,7 +20,7 @@ from studio.samples import transfer
 from studio.samples.names import folder_for
 from studio.samples.store import ClassInfo, Project, Sample
 
-from . import thumbs
+from . import colours, thumbs
 from .common import Page, Studio, esc, guard
 
 MAX_THUMBS = 60
@@ -47,6 +47,7 @@ def render(st: Studio, page: Page) -> Classes:
                             f"[Open the {p.kind} page]({p.kind.page}?project={quote(p.folder)}) to record, upload "
                             f"and play {p.kind.nouns}.", elem_id="sound-classes")
                 return
+            colours.render_bar_rules(p)
             for i, info in enumerate(p.classes()):
                 _card(st, page, p, i, info)
 
@@ -74,7 +75,7 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
     folder = info.folder
     samples = p.samples(info.label)
     shown, note = tiles(p, info, samples[:MAX_THUMBS])
-    with gr.Column(elem_id=f"card-{i}", elem_classes="class-card", variant="panel"):
+    with gr.Column(elem_id=f"card-{i}", elem_classes=colours.card_classes(i), variant="panel"):
         with gr.Row(equal_height=True):
             name = gr.Textbox(info.label, show_label=False, container=False, max_length=64, scale=3, interactive=True,
                               elem_id=f"name-{i}", elem_classes="class-name")

@@ -25,7 +25,7 @@ import gradio as gr
 from studio.errors import BadSample, StudioError
 from studio.samples.store import ClassInfo, Project, new_capture
 
-from . import compare, export, hood, train
+from . import colours, compare, export, hood, train
 from .classes import (
     MAX_THUMBS,
     action_buttons,
@@ -363,6 +363,7 @@ def render_cards(st: Studio, page: Page) -> None:
         if p is None:
             gr.Markdown("Choose or create a pose project to start.", elem_id="pose-no-project")
             return
+        colours.render_bar_rules(p)
         for i, info in enumerate(p.classes()):
             _card(st, page, p, i, info)
 
@@ -378,7 +379,7 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
     folder = info.folder
     samples = p.samples(info.label)
     shown, note = tiles(p, info, samples[:MAX_THUMBS], skeleton=True)
-    with gr.Column(elem_id=f"pose-card-{i}", elem_classes="class-card", variant="panel"):
+    with gr.Column(elem_id=f"pose-card-{i}", elem_classes=colours.card_classes(i), variant="panel"):
         with gr.Row(equal_height=True):
             name = gr.Textbox(info.label, show_label=False, container=False, max_length=64, scale=3,
                               interactive=True, elem_id=f"pose-name-{i}", elem_classes="class-name")
@@ -488,9 +489,11 @@ def listen(st: Studio, page: Page, ui: PosePage) -> None:
         except (StudioError, ValueError) as e:
             return None, esc(e)
 
-    # .change: a Textbox's .input event does not fire for a value set by script
+    # .change: a Textbox's .input event does not fire for a value set by script. Gradio 6 shows a
+    # "processing | 3.7s" timer on the outputs despite show_progress="hidden": it goes to the
+    # offstage box instead (show_progress_on), so the live bars never blink.
     ui.latest.change(on_latest, [project, ui.latest], [ui.live, ui.live_note], trigger_mode="always_last",
-                     show_progress="hidden", concurrency_limit=None)
+                     show_progress="hidden", show_progress_on=[ui.latest], concurrency_limit=None)
 
     train.wire_button(st, page, ui.train, ui.train_status, hint=train.SEE_HOOD)
     export.listen(st, page, ui.export)

@@ -14,7 +14,7 @@ from studio.features import image_kernel
 from studio.samples import images
 from studio.samples.store import Project
 
-from . import train
+from . import colours, train
 from .common import Page, Studio, esc, guard, wire_loader
 from .predictors import ranked
 
@@ -56,6 +56,7 @@ class SketchPage:
     status: gr.Markdown
     last: gr.State  # the digest of the drawing added last (one drawing is added once)
     hint: gr.Markdown  # what to do when there is no sketch project
+    colours: gr.HTML  # offstage: the classes' bar colours (a <style>); live progress timers go here, not on the label
 
 
 def render() -> SketchPage:
@@ -76,7 +77,8 @@ def render() -> SketchPage:
             label = gr.Label(label="Prediction", elem_id="sketch-label")
             button = gr.Button(train.TRAIN, interactive=False, elem_id="sketch-train")
             status = gr.Markdown(elem_id="sketch-status", min_height=40)
-    return SketchPage(pad, choose, target, add, counts, predict, label, button, status, gr.State(""), hint)
+    shades = gr.HTML(elem_classes="offstage")
+    return SketchPage(pad, choose, target, add, counts, predict, label, button, status, gr.State(""), hint, shades)
 
 
 def inked(value: dict | None) -> np.ndarray | None:
@@ -106,16 +108,16 @@ def listen(st: Studio, page: Page, ui: SketchPage) -> None:
         the buttons enabled only with a project, and the hint shown without one."""
         if p is None:
             off = gr.Button(interactive=False)
-            return gr.Radio(choices=[], value=None), "", "", off, off, off, gr.Markdown(visible=True)
+            return gr.Radio(choices=[], value=None), "", "", off, off, off, gr.Markdown(visible=True), ""
         classes = p.classes()
         wanted = query.get("class", "")
         value = next((k.folder for k in classes if k.folder == wanted), classes[0].folder if classes else None)
         on = gr.Button(interactive=True)
         return (gr.Radio(choices=[(k.label, k.folder) for k in classes], value=value), counts_text(p),
-                train.status(p), on, on, on, gr.Markdown(visible=False))
+                train.status(p), on, on, on, gr.Markdown(visible=False), colours.bar_rules(p))
 
     wire_loader(st, page, ROUTE, ui.choose, opened,
-                [ui.target, ui.counts, ui.status, ui.add, ui.predict, ui.train, ui.hint])
+                [ui.target, ui.counts, ui.status, ui.add, ui.predict, ui.train, ui.hint, ui.colours])
     page.demo.load(None, None, None, js=BRUSH_JS)
 
     @guard
@@ -153,6 +155,6 @@ def listen(st: Studio, page: Page, ui: SketchPage) -> None:
 
     # every finished stroke; "always_last" drops the stale ones when strokes come faster than predictions
     ui.pad.change(follow, [project, ui.pad], [ui.label], trigger_mode="always_last", show_progress="hidden",
-                  queue=True, concurrency_id="sketch-follow")
-    ui.pad.clear(lambda: None, None, [ui.label], show_progress="hidden")
+                  show_progress_on=[ui.colours], queue=True, concurrency_id="sketch-follow")
+    ui.pad.clear(lambda: None, None, [ui.label], show_progress="hidden", show_progress_on=[ui.colours])
     train.wire_button(st, page, ui.train, ui.status)

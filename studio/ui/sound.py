@@ -20,7 +20,7 @@ from studio.errors import StudioError
 from studio.samples import sounds, transfer
 from studio.samples.store import ClassInfo, Project
 
-from . import compare, export, hood, train
+from . import colours, compare, export, hood, train
 from .classes import (
     action_buttons,
     confirm_and_zip,
@@ -81,6 +81,7 @@ def render(st: Studio, page: Page) -> SoundPage:
                 if p is None:
                     gr.Markdown("Choose or create a sound project to start.", elem_id="sound-no-project")
                     return
+                colours.render_bar_rules(p)
                 for i, info in enumerate(p.classes()):
                     _card(st, page, p, i, info)
 
@@ -112,7 +113,7 @@ def _card(st: Studio, page: Page, p: Project, i: int, info: ClassInfo) -> None:
     project, version = page.project, page.cards_version
     folder = info.folder
     samples = p.samples(info.label)[:MAX_CLIPS]
-    with gr.Column(elem_id=f"snd-card-{i}", elem_classes="class-card", variant="panel"):
+    with gr.Column(elem_id=f"snd-card-{i}", elem_classes=colours.card_classes(i), variant="panel"):
         with gr.Row(equal_height=True):
             name = gr.Textbox(info.label, show_label=False, container=False, max_length=64, scale=3,
                               interactive=True, elem_id=f"snd-name-{i}")

@@ -317,3 +317,21 @@ def start_camera(page) -> None:
     cam.get_by_text("Click to Access Webcam").click()
     cam.locator("[title='stop recording']").wait_for(timeout=60_000)
     page.locator("#live-stats").filter(has_text="frames/s").wait_for(timeout=60_000)
+
+
+def watch_timers(page, selector: str) -> None:
+    """Note every text a progress timer ("processing | 1.5s", "3.7s") puts in the ``selector``
+    element from now on; ``timers_seen`` tells. Live outputs must never show one."""
+    page.evaluate("""(selector) => {
+        const box = document.querySelector(selector);
+        window.__timers = [];
+        new MutationObserver(() => {
+          const text = box.innerText;
+          if (/processing|\\b\\d+\\.\\ds\\b/.test(text)) window.__timers.push(text);
+        }).observe(box, {subtree: true, childList: true, characterData: true, attributes: true});
+    }""", selector)
+
+
+def timers_seen(page) -> list[str]:
+    """The texts with a progress timer that the element given to ``watch_timers`` showed."""
+    return page.evaluate("window.__timers || []")
