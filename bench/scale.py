@@ -8,7 +8,10 @@ a project under --work (a temporary folder by default).
 
 For each size (--sizes, images per class): the first training with an empty feature cache
 (every image decoded; features of each image and its mirror image cached on disk as float32),
-then a retraining after adding one image per class, which must decode only those.
+then a retraining after adding one image per class, which must decode only those, and again
+after adding one more per class: first in a fresh process ("+1/class s", as ``studio train``
+runs), then in a process that has loaded the features' network before the clock starts ("warm
+s", as the running app has once it has trained or predicted anything).
 Each training is ``training.train`` (features, the held-out split, fit, scoring, saving) in a
 fresh process, so its peak memory is its own: the peak resident set (ru_maxrss, which also
 counts libsvm's kernel cache) and tracemalloc's peak of Python and numpy allocations. BLAS
@@ -73,8 +76,9 @@ def grow(project, sources: dict[str, list[Image.Image]], per_class: int, rng: np
             project.add_sample(label, augmented(originals[i % len(originals)], rng))
 
 
-def train_once(captures: Path, recipe: str) -> dict:
-    """Train the project once, in this process; time, memory, cache use and progress pauses."""
+def train_once(captures: Path, recipe: str, warm: bool = False) -> dict:
+    """Train the project once, in this process; time, memory, cache use and progress pauses.
+    ``warm``: first load what a running app has loaded (the features' network), off the clock."""
     from threadpoolctl import threadpool_limits
 
     from studio.model.settings import TrainSettings
@@ -82,6 +86,9 @@ def train_once(captures: Path, recipe: str) -> dict:
 
     project = Store(captures).project(PROJECT)
     settings = TrainSettings.from_dict({**project.settings(), **recipe_settings(recipe)})
+    if warm:
+        spec = project.kind.spec(settings.features, settings.size, settings.color)
+        spec.featurize(np.full((64, 64, 3), 128, np.uint8))
     reports: list[float] = []
     tracemalloc.start()
     t0 = time.perf_counter()
@@ -100,9 +107,9 @@ def train_once(captures: Path, recipe: str) -> dict:
             "longest_pause_s": max(b - a for a, b in zip(marks, marks[1:]))}
 
 
-def in_child(captures: Path, recipe: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", str(captures), "--recipe", recipe],
-                         capture_output=True, text=True, check=True)
+def in_child(captures: Path, recipe: str, warm: bool = False) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", str(captures), "--recipe", recipe,
+                          *(["--warm"] if warm else [])], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
@@ -125,8 +132,10 @@ def run(data: Path, work: Path, sizes: list[int], recipes: list[str], n_classes:
             before = {s.path for s in project.samples()}
             grow(project, sources, per_class + 1, rng)  # one more image per class
             again = in_child(captures, recipe)
+            grow(project, sources, per_class + 2, rng)  # and one more, for a process with the network loaded
+            warm = in_child(captures, recipe, warm=True)
             rows.append({"recipe": recipe, "images": per_class * len(sources), "first": first,
-                         "after_adding": again, "added": len(sources), "cache_mb": cache_mb})
+                         "after_adding": again, "warm": warm, "added": len(sources), "cache_mb": cache_mb})
             for s in project.samples():  # the next recipe starts from the same images
                 if s.path not in before:
                     project.delete_sample(s.label, s.path.name)
@@ -137,13 +146,14 @@ def run(data: Path, work: Path, sizes: list[int], recipes: list[str], n_classes:
 def table(rows: list[dict], recipes: list[str]) -> str:
     lines = [*(f"recipe {r!r}: {json.dumps(recipe_settings(r))} over the project kind's defaults" for r in recipes), "",
              f"{'recipe':<12} {'images':>6} | {'train s':>7} {'features s':>10} {'fit s':>6} {'pause s':>7} "
-             f"{'peak RSS MB':>11} {'traced MB':>9} {'cache MB':>8} | {'+1/class s':>10} {'decoded':>7} {'reused':>6}"]
+             f"{'peak RSS MB':>11} {'traced MB':>9} {'cache MB':>8} | {'+1/class s':>10} {'decoded':>7} {'reused':>6} "
+             f"{'warm s':>6}"]
     for r in rows:
         f, a = r["first"], r["after_adding"]
         lines.append(f"{r['recipe']:<12} {r['images']:>6} | {f['seconds']:>7.1f} {f['feature_seconds']:>10.1f} "
                      f"{f['fit_seconds']:>6.1f} {f['longest_pause_s']:>7.1f} {f['max_rss_mb']:>11.0f} "
                      f"{f['tracemalloc_peak_mb']:>9.0f} {r['cache_mb']:>8.0f} | {a['seconds']:>10.1f} "
-                     f"{a['cache']['misses']:>7} {a['cache']['hits']:>6}")
+                     f"{a['cache']['misses']:>7} {a['cache']['hits']:>6} {r['warm']['seconds']:>6.1f}")
     for recipe in recipes:
         mine = [r for r in rows if r["recipe"] == recipe]
         if len(mine) > 2:
@@ -166,10 +176,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="folder for the project (default: a temporary one)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     recipes = args.recipe or ["default", "combined"]
     if args.child:
-        print(json.dumps(train_once(args.child, recipes[0])))
+        print(json.dumps(train_once(args.child, recipes[0], args.warm)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:

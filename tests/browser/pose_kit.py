@@ -69,20 +69,54 @@ def make_pose_y4m(dest: Path, poses: list[list[Path]], seconds_each: float, fps:
 
 
 # window.__poseShowing(video): index of the pose the <video> shows now (its strip's colour, read
-# from the video itself, so the CSS mirror does not matter), or -1 for a gap / unknown colour.
+# from the video itself, so the CSS mirror does not matter), or -1 for a gap / unknown colour;
+# window.__streams: the webcam streams the page asked for.
 POSE_PROBE_JS = r"""
 (() => {
+  // window.__streams: how many webcam streams the page has asked for (it should need one)
+  window.__streams = 0;
+  const media = navigator.mediaDevices, ask = media && media.getUserMedia.bind(media);
+  if (ask) media.getUserMedia = (constraints) => { window.__streams += 1; return ask(constraints); };
+  // window.__poseLog: the last moments of the page's pose loop ([ms, what, value, pose on screen]):
+  // each pose found ("frames") and kept while a button is held ("recording"), and what tests note
+  window.__poseLog = [];
+  window.__poseNote = (what, value) => {
+    window.__poseLog.push([Date.now() %% 100000, what, value, window.__poseShowing()]);
+    if (window.__poseLog.length > 80) window.__poseLog.shift();
+  };
+  let state;
+  Object.defineProperty(window, '__studioPose', {configurable: true, get: () => state, set: (s) => {
+    for (const key of ['frames', 'recording']) {
+      let value = s[key];
+      Object.defineProperty(s, key, {enumerable: true, get: () => value, set: (v) => {
+        value = v;
+        window.__poseNote(key, v);
+        if (window.__onPose) window.__onPose(key, v);
+      }});
+    }
+    state = s; }});
+  // window.__grabbed, __grabbedAt: the pose on the last whole frame the page copied from the video to
+  // find its pose (read off the copy's strip), and when: known the moment its landmarks arrive
+  const draw = CanvasRenderingContext2D.prototype.drawImage;
+  CanvasRenderingContext2D.prototype.drawImage = function (source, ...rest) {
+    draw.call(this, source, ...rest);
+    if (source instanceof HTMLVideoElement && rest.length === 2 && this.canvas.width === source.videoWidth) {
+      const d = this.getImageData(2, this.canvas.height >> 1, 1, 1).data;
+      window.__grabbed = markerOf(d);
+      window.__grabbedAt = Date.now();
+    }
+  };
   const canvas = document.createElement('canvas');
   canvas.width = 64; canvas.height = 48;
   const cx = canvas.getContext('2d', {willReadFrequently: true});
   const markers = %s;
+  const markerOf = (d) => markers.findIndex(([r, g, b]) =>
+    Math.abs(d[0] - r) < 80 && Math.abs(d[1] - g) < 80 && Math.abs(d[2] - b) < 80);
   window.__poseShowing = (video) => {
     const v = video || document.querySelector('video');
     if (!v || !v.videoWidth) return -1;
     cx.drawImage(v, 0, 0, 64, 48);
-    const d = cx.getImageData(0, 24, 1, 1).data;
-    return markers.findIndex(([r, g, b]) =>
-      Math.abs(d[0] - r) < 80 && Math.abs(d[1] - g) < 80 && Math.abs(d[2] - b) < 80);
+    return markerOf(cx.getImageData(0, 24, 1, 1).data);
   };
 })();
 """ % [list(m) for m in POSE_MARKERS]
