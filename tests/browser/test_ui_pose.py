@@ -9,8 +9,11 @@ copies in tests/fixtures/pose/photos in a clone without ../shared), 9 s each wit
 after each (the pose tracker lets go of a person there, as it would when a real person steps out;
 without a frame in the gap it would keep tracking the last person over the cut).
 A strip down the left edge names the pose on screen, for ``pose_kit``'s probe. Software WebGL finds
-a pose about every 0.4 s on a quiet machine and far less often on a busy one: every wait is on a
-condition, with minutes to spare.
+a pose about every 0.4 s on a quiet machine and only every 3-6 s on a busy one, and the page runs
+nothing else meanwhile: every wait is on a condition, with minutes to spare, and what must happen
+between two frames (letting go of a button, noting what a frame showed) is done by the page itself
+through hooks ``pose_kit``'s probe puts in it. Each kept pose's stored frame must show its class's
+pose (checked by its strip).
 """
 
 from __future__ import annotations
@@ -117,19 +120,23 @@ def test_uploaded_photos_are_stored_with_their_landmarks(page, server, work):
     expect(page.locator("#pose-gallery-2 img")).to_have_count(len(photos))
 
 
-# (pose on screen, live label) pairs in window.__follow, "i:label", noted as either changes: when the
-# label's text changes and when a frame's pose arrives (a check between frames would come too late
-# on a busy machine, whose page runs nothing else while it finds a pose).
-FOLLOW_JS = """() => {
+# The live label's names in window.__follow as it changes, each with whether a frame of that pose
+# arrived in the last ``lag`` ms (frames noted as their landmarks arrive, by their strip). The label
+# comes late on a busy machine (the page finds a pose every 1-6 s and runs nothing else meanwhile,
+# Gradio's messages included: seen one pose behind), so it is checked against what was on screen
+# lately, and for following the video's order.
+FOLLOW_JS = """([names, lag]) => {
   window.__follow = [];
+  const frames = [];
   const live = document.querySelector('#pose-live');
-  const note = () => {
+  new MutationObserver(() => {
     const shown = live.querySelector('[data-testid="label-output-value"]');
-    const pair = `${window.__poseShowing()}:${shown ? shown.textContent.trim() : ''}`;
-    if (window.__follow.at(-1) !== pair) window.__follow.push(pair);
-  };
-  new MutationObserver(note).observe(live, {subtree: true, childList: true, characterData: true});
-  window.__onPose = note;
+    const said = shown ? shown.textContent.trim() : '';
+    const recent = frames.filter(([t]) => Date.now() - t < lag).map(([, pose]) => names[pose]);
+    const entry = said && `${said}:${recent.includes(said) ? 'seen' : 'unseen'}`;
+    if (entry && window.__follow.at(-1) !== entry) window.__follow.push(entry);
+  }).observe(live, {subtree: true, childList: true, characterData: true});
+  window.__onPose = (key) => { if (key === 'frames') frames.push([Date.now(), window.__grabbed]); };
 }"""
 
 
@@ -245,19 +252,22 @@ def test_hold_to_record_train_and_follow(page, server):
     expect(ended.first).to_be_visible(timeout=180_000)
     assert "trained in" in page.inner_text("#pose-train-status"), page.locator(".toast-body").all_inner_texts()
     watch_timers(page, "#pose-live")
-    page.evaluate(FOLLOW_JS)
-    seen_from = 0
-    for i in (0, 1, 2, 0):  # the label follows the video from pose to pose, and round again
-        pair = f"{i}:{POSES[i]}"
-        try:
-            page.wait_for_function("([pair, from]) => window.__follow.indexOf(pair, from) >= 0",
-                                   arg=[pair, seen_from], timeout=180_000)
-        except PlaywrightTimeout:
-            seen = page.evaluate("""() => [document.querySelector('#pose-live').innerText,
-                                            window.__studioPose.fps, window.__studioPose.frames,
-                                            window.__follow.slice(-40)]""")
-            pytest.fail(f"the live label never said {POSES[i]} while the video showed it; "
-                        f"[label, frames/s, frames, (showing:label) changes] at the end: {seen}; "
-                        f"the model's answers for each class's stored poses: {answers(server)}")
-        seen_from = page.evaluate("([pair, from]) => window.__follow.indexOf(pair, from)", [pair, seen_from]) + 1
+    lag_ms = 2 * (SECONDS_EACH + GAP_S) * 1000  # one pose behind, with its grey gap and a pose to spare
+    page.evaluate(FOLLOW_JS, [list(POSES), lag_ms])
+    order = [f"{POSES[i]}:seen" for i in (0, 1, 2, 0)]  # from pose to pose, and round again
+    try:
+        page.wait_for_function(
+            """(order) => { let at = 0;
+                            for (const entry of window.__follow) if (entry === order[at]) at += 1;
+                            return at === order.length; }""", arg=order, timeout=360_000)
+    except PlaywrightTimeout:
+        pass
+    seen = page.evaluate("""() => [document.querySelector('#pose-live').innerText,
+                                    window.__studioPose.fps, window.__studioPose.frames, window.__follow]""")
+    follow = iter(seen[-1])
+    followed = all(entry in follow for entry in order)  # the order, as a subsequence of the changes
+    assert followed and not [e for e in seen[-1] if e.endswith(":unseen")], (
+        f"the live label did not follow the video ({' -> '.join(order)}) naming only poses shown in the last "
+        f"{lag_ms / 1000:.0f} s; [label, frames/s, frames, label changes] at the end: {seen}; "
+        f"the model's answers for each class's stored poses: {answers(server)}")
     assert timers_seen(page) == []  # the live bars never blink a progress timer
