@@ -90,7 +90,8 @@ def test_train_reports_accuracy_per_class_and_confusion(trained):
     # a new photo project: pretrained features and the head that suits them
     assert lines[0].startswith("Trained logistic on 24 images") and "test accuracy" in lines[0]
     for line, label in zip(lines[1:4], ("paper", "rock", "scissors")):
-        assert re.fullmatch(rf"  {label}\t[01]/1", line)  # 9 images per class: 1 held back
+        assert re.fullmatch(rf"  {label}\t\d/9", line)  # 9 images per class, each held back in turn
+    assert lines[0].endswith("on 27 held-back images (each held back in turn, in 5 trainings)")
     assert "true \\ predicted" in out.stdout
     assert "100% Training" in out.stderr and "Traceback" not in out.stderr
 

@@ -14,7 +14,7 @@ from studio.model import modelfile
 from studio.model.predictor import Predictor
 from studio.model.settings import HEADS, ITERATIVE, TrainSettings
 from studio.model.training import check_counts, split, train
-from studio.samples.store import Store
+from studio.samples.store import Store, new_capture
 
 QUICK = {"epochs": 15}  # the MLP's epochs; the other models ignore it
 
@@ -100,9 +100,11 @@ def test_training_is_deterministic_for_a_seed(projects, model):
     a = train(p, TrainSettings(model=model, seed=5, **QUICK))
     b = train(p, TrainSettings(model=model, seed=5, **QUICK))
     assert a.metrics.test.samples == b.metrics.test.samples
+    assert a.metrics.test.predicted == b.metrics.test.predicted
     assert np.array_equal(Predictor.from_record(a).probabilities(paths), Predictor.from_record(b).probabilities(paths))
-    c = train(p, TrainSettings(model=model, seed=6, **QUICK))
-    assert c.metrics.test.samples != a.metrics.test.samples
+    c = train(p, TrainSettings(model=model, seed=6, **QUICK))  # another held-back share: another model
+    assert not np.array_equal(Predictor.from_record(a).probabilities(paths),
+                              Predictor.from_record(c).probabilities(paths))
 
 
 # ---- the split -------------------------------------------------------------------------------
@@ -162,6 +164,47 @@ def test_tiny_classes_train_even_with_a_large_test_fraction(store, model):
     p = make_project(store, "P", "rps", n=3)
     record = train(p, TrainSettings(model=model, augment=False, test_fraction=0.5))
     assert (record.metrics.n_train, record.metrics.n_test) == (6, 3)
+
+
+def _bursts(store, name: str, per_class: int, copies: int = 3):
+    """A project of two classes recorded in bursts: each burst ``copies`` near-copies of one rps photo
+    (a pixel apart), the photos dealt to the classes in turn, so a class says nothing about what a
+    photo shows: only a model that saw a burst's other frames can name it."""
+    from PIL import Image
+    p = store.create(name, "photo", classes=["a", "b"])
+    photos = [f for label in fixture_classes("rps") for f in fixture_images("rps", label)][:2 * per_class]
+    for i, photo in enumerate(photos):
+        capture, img = new_capture(), Image.open(photo).convert("RGB")
+        for j in range(copies):
+            img.putpixel((j, 0), (j * 40, 0, 0))
+            p.add_sample("ab"[i % 2], img.copy(), capture=capture)
+    return p
+
+
+def test_few_held_back_recordings_are_each_held_back_in_turn(store):
+    """Two recordings held back would make a figure of a few moments: every recording is held back once,
+    and never scored by a model that trained on its frames (1-NN would then be right every time)."""
+    p = _bursts(store, "P", per_class=8)
+    m = train(p, TrainSettings(model="knn", k=1, augment=False)).metrics
+    assert (m.n_train + m.n_test, m.test.n, m.test_captures, m.rounds) == (48, 48, 16, 5)
+    assert sorted(m.test.samples) == sorted(f"{s.path.parent.name}/{s.name}" for s in p.samples())
+    assert m.test.accuracy < 0.8  # a leak (a burst's own frames in its training) would give 1.0
+    assert m.held_back("image", "images") == (
+        "48 held-back images from 16 recordings that training never saw (each recording held back in turn, "
+        "in 5 trainings)")
+
+
+def test_many_held_back_recordings_or_one_burst_a_class_keep_the_single_split(store):
+    many = train(_bursts(store, "Many", per_class=12, copies=2), TrainSettings(model="knn", test_fraction=0.45))
+    assert many.metrics.rounds == 1 and many.metrics.test_captures >= 10
+    assert many.metrics.test.n == many.metrics.n_test
+    one = store.create("One", "photo", classes=["rock", "paper"])
+    for label in ("rock", "paper"):  # one burst each: held back frame by frame, and said so
+        capture = new_capture()
+        for f in fixture_images("rps", label, 6):
+            one.add_sample(label, f, capture=capture)
+    m = train(one, TrainSettings(model="knn")).metrics
+    assert m.rounds == 1 and m.mixed and m.test.n == m.n_test
 
 
 # ---- refusals --------------------------------------------------------------------------------

@@ -24,15 +24,15 @@ from sklearn.metrics import f1_score
 
 from studio.errors import StudioError, TrainingError
 from studio.model import modelfile
-from studio.model.evaluation import score
+from studio.model.evaluation import metrics, predicted
 from studio.model.metrics import Metrics, Scores
 from studio.model.settings import HEADS, ITERATIVE, PREPROCESSING, TrainSettings
-from studio.model.training import Prepared, Progress, fit, prepare, train
+from studio.model.training import Prepared, Progress, fit, folds, prepare, rotate, train
 from studio.samples import atomic
 from studio.samples.store import Project
 
 CACHE_FILE = "compare.json"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: full fits scored as training scores them (each recording in turn, when few)
 CURVE_SIZES = (5, 10, 20)  # training samples per class of the learning curve, besides all of them
 TIMED = 20  # held-back samples predicted one at a time to measure the time per prediction
 Cancel = Callable[[], bool] | threading.Event | None
@@ -202,7 +202,7 @@ def compare(project: Project, models: Iterable[str] | None = None, preprocessing
         report(len(recipes), len(recipes), "Compared")
     rows.sort(key=lambda r: (bool(r.error), -(r.accuracy or 0.0), -(r.macro_f1 or 0.0), r.fit_seconds))
     return Comparison(rows, current[0], current[1], int(len(data.split.train)), int(len(data.split.test)),
-                      _held_back(data, project), fitted, complete)
+                      _held_back(data, project, settings), fitted, complete)
 
 
 def use(project: Project, model: str, preprocessing: str | None = None, threshold: float | None = None,
@@ -304,10 +304,10 @@ def _fit_row(data: Prepared, s: TrainSettings, progress: Progress, rows: np.ndar
     except (StudioError, ValueError, ArithmeticError) as e:  # e.g. too few samples to calibrate an SVM
         return Row(s.head, s.preprocessing, error=str(e))
     est = result.estimator
-    scores = score(est, X[te], y[te], data.labels)
-    present = [lb for lb in data.labels if lb in set(y[te]) or lb in set(scores.predicted)]
-    f1 = float(f1_score(y[te], np.asarray(scores.predicted, dtype=object), labels=present, average="macro",
-                        zero_division=0))
+    scored = rotate(data, s, est)[:2] if rows is None else (te, predicted(est, X[te]))  # as training scores it
+    scores = metrics(y[scored[0]], scored[1], data.labels)
+    present = [lb for lb in data.labels if lb in set(y[scored[0]]) or lb in set(scores.predicted)]
+    f1 = float(f1_score(y[scored[0]], scored[1], labels=present, average="macro", zero_division=0))
     times = []
     for i in te[:TIMED]:
         t0 = time.perf_counter()
@@ -318,11 +318,14 @@ def _fit_row(data: Prepared, s: TrainSettings, progress: Progress, rows: np.ndar
                round(1000 * float(np.median(times)), 4), len(modelfile.dumps(est)), recall)
 
 
-def _held_back(data: Prepared, project: Project) -> str:
-    """What the figures rest on, in words, as ``studio train`` says it."""
-    te = data.split.test
-    m = Metrics(test=Scores(n=int(len(te))), n_test=int(len(te)),
-                test_captures=len({data.samples[i].capture for i in te}), mixed=data.split.mixed)
+def _held_back(data: Prepared, project: Project, settings: TrainSettings | None = None) -> str:
+    """What the figures rest on, in words, as ``studio train`` says it: with ``settings``, every
+    recording held back in turn when the split holds back few (``training.folds``)."""
+    parts = folds(data, settings) if settings is not None else []
+    te = np.concatenate([data.split.test, *parts])
+    m = Metrics(test=Scores(n=int(len(te))), n_test=int(len(data.split.test)),
+                test_captures=len({data.samples[i].capture for i in te}), mixed=data.split.mixed,
+                rounds=1 + len(parts))
     return m.held_back(project.kind.noun, project.kind.nouns)
 
 

@@ -20,13 +20,21 @@ def score(estimator, X: np.ndarray, y: list[str] | np.ndarray, labels: list[str]
     y = np.asarray(y, dtype=object)
     if len(y) == 0:
         return Scores()
-    # the estimator's own argmax, so ties go where estimator.predict puts them
-    pred = np.asarray(estimator.classes_, dtype=object)[estimator.predict_proba(X).argmax(axis=1)]
-    return metrics(y, pred, labels)
+    return metrics(y, predicted(estimator, X), labels)
+
+
+def predicted(estimator, X: np.ndarray) -> np.ndarray:
+    """The top-confidence class of each row of ``X`` (the estimator's own argmax, so ties go where
+    estimator.predict puts them)."""
+    if len(X) == 0:
+        return np.array([], dtype=object)
+    return np.asarray(estimator.classes_, dtype=object)[estimator.predict_proba(X).argmax(axis=1)]
 
 
 def metrics(y: np.ndarray, pred: np.ndarray, labels: list[str]) -> Scores:
     """Scores of predictions ``pred`` against the truth ``y``, classes in ``labels`` order."""
+    if len(y) == 0:
+        return Scores()
     cm = confusion_matrix(y, pred, labels=labels)
     per_class = {lb: ClassScore(int(cm[i].sum()), int(cm[i, i]), float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None)
                  for i, lb in enumerate(labels)}

@@ -65,6 +65,7 @@ class Metrics:
     test_captures: int = 0  # captures (bursts, uploads) the held-back samples came from, none trained on
     mixed: list[str] = field(default_factory=list)  # classes held back frame by frame (too few captures)
     skipped: list[str] = field(default_factory=list)  # "<class folder>/<file> (why)": left out, unreadable
+    rounds: int = 1  # trainings whose held-back samples make up ``test`` (more: each recording held back in turn)
 
     @property
     def seconds(self) -> float:
@@ -81,7 +82,8 @@ class Metrics:
                 "history": self.history, "n_train": self.n_train, "n_test": self.n_test,
                 "feature_seconds": self.feature_seconds, "fit_seconds": self.fit_seconds,
                 "cache": {"hits": self.cache_hits, "misses": self.cache_misses},
-                "test_captures": self.test_captures, "mixed": self.mixed, "skipped": self.skipped}
+                "test_captures": self.test_captures, "mixed": self.mixed, "skipped": self.skipped,
+                "rounds": self.rounds}
 
     @classmethod
     def from_json(cls, data: dict | None) -> Metrics:
@@ -92,15 +94,18 @@ class Metrics:
                    float(data.get("feature_seconds", 0.0)), float(data.get("fit_seconds", 0.0)),
                    int(cache.get("hits", 0)), int(cache.get("misses", 0)),
                    int(data.get("test_captures", data.get("n_test", 0))), list(data.get("mixed") or []),
-                   list(data.get("skipped") or []))
+                   list(data.get("skipped") or []), int(data.get("rounds", 1)))
 
     def held_back(self, noun: str, nouns: str) -> str:
         """What the held-back figure rests on, in words: "36 held-back images from 4 recordings
-        that training never saw", and which classes it flatters (held back frame by frame)."""
+        that training never saw", how (each recording held back in turn, when ``rounds`` > 1),
+        and which classes it flatters (held back frame by frame)."""
         n, k = self.test.n, self.test_captures
         text = f"{n} held-back {noun if n == 1 else nouns}"
         if 0 < k < n:
             text += f" from {k} recording{'s' if k != 1 else ''} that training never saw"
+        if self.rounds > 1:
+            text += f" ({'each recording' if 0 < k < n else 'each'} held back in turn, in {self.rounds} trainings)"
         if self.mixed:
             names = ", ".join(repr(m) for m in self.mixed)
             text += (f" ({names}: recorded in one go, so some held-back {nouns} are frames of a recording "

@@ -19,7 +19,7 @@ from studio.features.cache import FeatureCache
 from studio.kinds import PHOTO, Kind
 from studio.model import modelfile, signing
 from studio.model.estimators import make_estimator
-from studio.model.evaluation import score
+from studio.model.evaluation import metrics, predicted, score
 from studio.model.metrics import Metrics
 from studio.model.settings import ITERATIVE, TrainSettings
 from studio.samples.store import Project
@@ -172,19 +172,73 @@ def train(project: Project, settings: TrainSettings | None = None,
     extra = data.augmented(tr)
     result = fit(X[tr], y[tr], settings, labels, extra,
                  X[te], y[te], progress=data.report("fit"))
-    test = score(result.estimator, X[te], y[te], labels)
+    scored_te, said, rounds, rotation_s = rotate(data, settings, result.estimator)
+    test = metrics(y[scored_te], said, labels)
     scored = tr if len(tr) <= TRAIN_SCORED else np.sort(np.random.default_rng(settings.seed).choice(
         tr, TRAIN_SCORED, replace=False))
-    metrics = Metrics(
-        test=dataclasses.replace(test, samples=[f"{samples[i].path.parent.name}/{samples[i].name}" for i in te]),
+    measured = Metrics(
+        test=dataclasses.replace(test, samples=[f"{samples[i].path.parent.name}/{samples[i].name}"
+                                                for i in scored_te]),
         train=score(result.estimator, X[scored], y[scored], labels).summary(), history=result.history,
         n_train=int(len(tr)), n_test=int(len(te)), feature_seconds=round(data.feature_seconds, 3),
-        fit_seconds=round(result.seconds, 3), cache_hits=data.cache.hits, cache_misses=data.cache.misses,
-        test_captures=len({samples[i].capture for i in te}), mixed=data.split.mixed, skipped=data.skipped)
-    record = modelfile.ModelRecord(result.estimator, labels, data.spec, settings.to_dict(), metrics,
+        fit_seconds=round(result.seconds + rotation_s, 3), cache_hits=data.cache.hits,
+        cache_misses=data.cache.misses, test_captures=len({samples[i].capture for i in scored_te}),
+        mixed=data.split.mixed, skipped=data.skipped, rounds=rounds)
+    record = modelfile.ModelRecord(result.estimator, labels, data.spec, settings.to_dict(), measured,
                                    project_name=project.name)
     modelfile.save(project.model_dir, record)
     return record
+
+
+# A held-back figure resting on fewer recordings than this is a noisy one (a recording of a few
+# faces, one of them hard, moves it by ten points): the figure is then taken over every recording,
+# each held back in turn (``rotate``), in at most ROUNDS trainings, for projects of at most
+# ROTATE_MAX samples (a few extra fits of a small project take a fraction of a second).
+FEW_RECORDINGS = 10
+ROUNDS = 5
+ROTATE_MAX = 1000
+
+
+def folds(data: Prepared, settings: TrainSettings) -> list[np.ndarray]:
+    """The training samples dealt into folds by capture, class by class, when the split holds back
+    few recordings (else no folds): with the split's held-back samples as one more fold, every
+    recording is held back once (cross-validation by capture)."""
+    tr, te, y = data.split.train, data.split.test, data.y
+    captures = np.asarray([s.capture for s in data.samples], dtype=object)
+    n_folds = min(ROUNDS - 1, round(1 / settings.test_fraction) - 1 if settings.test_fraction else 0,
+                  max((len(set(captures[tr][y[tr] == lb])) for lb in data.labels), default=0))
+    if (not len(te) or data.split.mixed or len(y) > ROTATE_MAX or n_folds < 2
+            or len(set(captures[te])) >= FEW_RECORDINGS):
+        return []
+    rng = np.random.default_rng(settings.seed)
+    fold_of = {}
+    for lb in data.labels:
+        own = list(dict.fromkeys(captures[tr][y[tr] == lb].tolist()))
+        for k, i in enumerate(rng.permutation(len(own))):
+            fold_of[own[i]] = k % n_folds
+    fold = np.array([fold_of[c] for c in captures[tr]])
+    parts = [tr[fold == k] for k in range(n_folds)]
+    kept = [np.setdiff1d(np.arange(len(y)), held) for held in parts]
+    if any(np.count_nonzero(y[k] == lb) < MIN_PER_CLASS for k in kept for lb in data.labels):
+        return []
+    return parts
+
+
+def rotate(data: Prepared, settings: TrainSettings, estimator) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """The held-back samples and their predictions: the split's, by ``estimator`` (the model fitted
+    on the split's training samples), and, when there are ``folds``, every other fold's by a model
+    fitted on everything else (the split's held-back samples included). Returns (sample indices,
+    predicted labels, number of trainings, seconds spent on the extra ones)."""
+    te, y, X = data.split.test, data.y, data.vecs["plain"]
+    rows, said = [te], [predicted(estimator, X[te])]
+    t0 = time.perf_counter()
+    for held in folds(data, settings):
+        kept = np.setdiff1d(np.arange(len(y)), held)
+        model = fit(X[kept], y[kept], settings, data.labels, data.augmented(kept)).estimator
+        rows.append(held)
+        said.append(predicted(model, X[held]))
+    order = np.argsort(np.concatenate(rows), kind="stable")
+    return np.concatenate(rows)[order], np.concatenate(said)[order], len(rows), time.perf_counter() - t0
 
 
 @dataclass

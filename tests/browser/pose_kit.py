@@ -69,14 +69,9 @@ def make_pose_y4m(dest: Path, poses: list[list[Path]], seconds_each: float, fps:
 
 
 # window.__poseShowing(video): index of the pose the <video> shows now (its strip's colour, read
-# from the video itself, so the CSS mirror does not matter), or -1 for a gap / unknown colour;
-# window.__streams: the webcam streams the page asked for.
+# from the video itself, so the CSS mirror does not matter), or -1 for a gap / unknown colour.
 POSE_PROBE_JS = r"""
 (() => {
-  // window.__streams: how many webcam streams the page has asked for (it should need one)
-  window.__streams = 0;
-  const media = navigator.mediaDevices, ask = media && media.getUserMedia.bind(media);
-  if (ask) media.getUserMedia = (constraints) => { window.__streams += 1; return ask(constraints); };
   // window.__poseLog: the last moments of the page's pose loop ([ms, what, value, pose on screen]):
   // each pose found ("frames") and kept while a button is held ("recording"), and what tests note
   window.__poseLog = [];
@@ -96,7 +91,9 @@ POSE_PROBE_JS = r"""
     }
     state = s; }});
   // window.__grabbed, __grabbedAt: the pose on the last whole frame the page copied from the video to
-  // find its pose (read off the copy's strip), and when: known the moment its landmarks arrive
+  // find its pose (read off the copy's strip), and when: known the moment its landmarks arrive;
+  // window.__grabs: every such [ms, pose] since the page opened
+  window.__grabs = [];
   const draw = CanvasRenderingContext2D.prototype.drawImage;
   CanvasRenderingContext2D.prototype.drawImage = function (source, ...rest) {
     draw.call(this, source, ...rest);
@@ -104,6 +101,7 @@ POSE_PROBE_JS = r"""
       const d = this.getImageData(2, this.canvas.height >> 1, 1, 1).data;
       window.__grabbed = markerOf(d);
       window.__grabbedAt = Date.now();
+      window.__grabs.push([window.__grabbedAt, window.__grabbed]);
     }
   };
   const canvas = document.createElement('canvas');
