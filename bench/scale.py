@@ -14,7 +14,8 @@ runs), then in a process that has loaded the features' network before the clock 
 s", as the running app has once it has trained or predicted anything).
 Each training is ``training.train`` (features, the held-out split, fit, scoring, saving) in a
 fresh process, so its peak memory is its own: the peak resident set (ru_maxrss, which also
-counts libsvm's kernel cache) and tracemalloc's peak of Python and numpy allocations. BLAS
+counts libsvm's kernel cache) and tracemalloc's peak of Python and numpy allocations, taken in
+a cold training of its own (tracemalloc slows training down: the timed runs go without it). BLAS
 runs single-threaded, as training does. The longest pause between progress reports shows
 how long the progress bar stands still (the fit is one step).
 
@@ -76,9 +77,11 @@ def grow(project, sources: dict[str, list[Image.Image]], per_class: int, rng: np
             project.add_sample(label, augmented(originals[i % len(originals)], rng))
 
 
-def train_once(captures: Path, recipe: str, warm: bool = False) -> dict:
-    """Train the project once, in this process; time, memory, cache use and progress pauses.
-    ``warm``: first load what a running app has loaded (the features' network), off the clock."""
+def train_once(captures: Path, recipe: str, warm: bool = False, trace: bool = False) -> dict:
+    """Train the project once, in this process; time, peak RSS, cache use and progress pauses.
+    ``warm``: first load what a running app has loaded (the features' network), off the clock;
+    ``trace``: measure the peak of Python and numpy allocations too (tracemalloc, which slows the
+    training down, so timed runs go without it)."""
     from threadpoolctl import threadpool_limits
 
     from studio.model.settings import TrainSettings
@@ -90,12 +93,13 @@ def train_once(captures: Path, recipe: str, warm: bool = False) -> dict:
         spec = project.kind.spec(settings.features, settings.size, settings.color)
         spec.featurize(np.full((64, 64, 3), 128, np.uint8))
     reports: list[float] = []
-    tracemalloc.start()
+    if trace:
+        tracemalloc.start()
     t0 = time.perf_counter()
     with threadpool_limits(1):
         record = train(project, settings, progress=lambda i, n, msg: reports.append(time.perf_counter()))
     seconds = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
+    peak = tracemalloc.get_traced_memory()[1] if trace else 0
     tracemalloc.stop()
     marks = [t0, *reports, t0 + seconds]
     m = record.metrics
@@ -107,9 +111,10 @@ def train_once(captures: Path, recipe: str, warm: bool = False) -> dict:
             "longest_pause_s": max(b - a for a, b in zip(marks, marks[1:]))}
 
 
-def in_child(captures: Path, recipe: str, warm: bool = False) -> dict:
+def in_child(captures: Path, recipe: str, warm: bool = False, trace: bool = False) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", str(captures), "--recipe", recipe,
-                          *(["--warm"] if warm else [])], capture_output=True, text=True, check=True)
+                          *(["--warm"] if warm else []), *(["--trace"] if trace else [])],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
@@ -127,6 +132,9 @@ def run(data: Path, work: Path, sizes: list[int], recipes: list[str], n_classes:
             grow(project, sources, per_class, rng)
             for f in project.cache_dir.glob("*"):
                 f.unlink()
+            traced = in_child(captures, recipe, trace=True)
+            for f in project.cache_dir.glob("*"):
+                f.unlink()
             first = in_child(captures, recipe)
             cache_mb = sum(f.stat().st_size for f in project.cache_dir.glob("*")) / 2**20
             before = {s.path for s in project.samples()}
@@ -134,6 +142,7 @@ def run(data: Path, work: Path, sizes: list[int], recipes: list[str], n_classes:
             again = in_child(captures, recipe)
             grow(project, sources, per_class + 2, rng)  # and one more, for a process with the network loaded
             warm = in_child(captures, recipe, warm=True)
+            first["tracemalloc_peak_mb"] = traced["tracemalloc_peak_mb"]
             rows.append({"recipe": recipe, "images": per_class * len(sources), "first": first,
                          "after_adding": again, "warm": warm, "added": len(sources), "cache_mb": cache_mb})
             for s in project.samples():  # the next recipe starts from the same images
@@ -177,10 +186,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     recipes = args.recipe or ["default", "combined"]
     if args.child:
-        print(json.dumps(train_once(args.child, recipes[0], args.warm)))
+        print(json.dumps(train_once(args.child, recipes[0], args.warm, args.trace)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:

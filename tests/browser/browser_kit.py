@@ -335,3 +335,21 @@ def watch_timers(page, selector: str) -> None:
 def timers_seen(page) -> list[str]:
     """The texts with a progress timer that the element given to ``watch_timers`` showed."""
     return page.evaluate("window.__timers || []")
+
+
+def rgb(colour: str) -> str:
+    """"#e8710a" as a computed style gives it: "rgb(232, 113, 10)"."""
+    return "rgb({}, {}, {})".format(*(int(colour[k:k + 2], 16) for k in (1, 3, 5)))
+
+
+def bar_colours(page, selector: str) -> dict[str, str]:
+    """{class: computed background colour} of the confidence bars the Label at ``selector`` shows."""
+    return page.evaluate("""(selector) => Object.fromEntries([...document.querySelectorAll(`${selector} meter`)]
+                            .map((m) => [m.getAttribute('aria-label'), getComputedStyle(m).backgroundColor]))""",
+                         selector)
+
+
+def edge_colours(page, cards: list[str]) -> list[str]:
+    """The computed left-edge colour of each card (by element id)."""
+    return [page.evaluate("(id) => getComputedStyle(document.getElementById(id)).borderLeftColor", card)
+            for card in cards]

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from studio.samples.store import Store
 from studio.ui.colours import PALETTE
 
-from .browser_kit import field, new_project, timers_seen, watch_timers
+from .browser_kit import bar_colours, edge_colours, field, new_project, rgb, timers_seen, watch_timers
 
 pytestmark = pytest.mark.browser
 PROJECT = "Doodles"
@@ -45,11 +45,6 @@ def click_until(page: Page, button: str, target: str, text: str | re.Pattern) ->
     expect(page.locator(target)).to_contain_text(text)
 
 
-def rgb(colour: str) -> str:
-    """"#e8710a" as a computed style gives it: "rgb(232, 113, 10)"."""
-    return "rgb({}, {}, {})".format(*(int(colour[k:k + 2], 16) for k in (1, 3, 5)))
-
-
 def test_sketch_project(browser, server, artifacts):
     page = browser.new_page()
     assert not [p for p in Store(server.captures).projects() if p.kind.name == "sketch"], "no sketch project yet"
@@ -68,8 +63,7 @@ def test_sketch_project(browser, server, artifacts):
         expect(field(page, f"name-{i}")).to_have_value(label)
     project = Store(server.captures).project(PROJECT)
 
-    edges = [page.evaluate(f"getComputedStyle(document.querySelector('#card-{i}')).borderLeftColor")
-             for i in range(len(STROKES))]
+    edges = edge_colours(page, [f"card-{i}" for i in range(len(STROKES))])
     assert edges == [rgb(c) for c in PALETTE[:len(STROKES)]]  # the cards wear their bars' colours
     page.click("#draw-0")  # the card's Draw button opens the sketch page on this class
     expect(page).to_have_url(re.compile(r"/sketch\?project="))
@@ -91,8 +85,7 @@ def test_sketch_project(browser, server, artifacts):
         draw(page, stroke, shift=-20)  # the brush is picked again after a clear
         expect(shown).to_contain_text(label, timeout=30_000)  # the prediction follows the drawing
     assert timers_seen(page) == []  # live predictions never blink a progress timer on the label
-    bars = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#sketch-label meter')]
-                          .map((m) => [m.getAttribute('aria-label'), getComputedStyle(m).backgroundColor]))""")
+    bars = bar_colours(page, "#sketch-label")
     assert bars == {label: rgb(PALETTE[i]) for i, label in enumerate(STROKES)}  # each class its own colour
     click_until(page, "#sketch-predict", "#sketch-label [data-testid='label-output-value']", label)
     page.screenshot(path=str(artifacts / "07-sketch-page.png"), full_page=True)

@@ -27,8 +27,19 @@ from playwright.sync_api import Page, expect
 from studio.model import modelfile
 from studio.samples.store import Store
 from studio.ui import sound
+from studio.ui.colours import PALETTE
 
-from .browser_kit import download_export, download_zip, field, launch, new_project, save_json
+from .browser_kit import (
+    bar_colours,
+    download_export,
+    download_zip,
+    edge_colours,
+    field,
+    launch,
+    new_project,
+    rgb,
+    save_json,
+)
 
 pytestmark = pytest.mark.browser
 PROJECT = "Tones"
@@ -207,6 +218,11 @@ def test_sound_project(mic_browser, server, artifacts, tones_wav, noise_wavs, wo
                              && (t >= start || (s.heard[i + 1]?.[0] ?? Infinity) > start)); }""",
             arg=CLASSES[tone], timeout=5_000)
     page.screenshot(path=str(artifacts / "10-sound-live.png"), full_page=True)
+    # each class its own colour, as on the other pages: the card's edge and its live bar
+    used = [*CLASSES.values(), NOISE]
+    assert edge_colours(page, [f"snd-card-{i}" for i in range(len(used))]) == [rgb(c) for c in PALETTE[:len(used)]]
+    bars = bar_colours(page, "#sound-live")
+    assert len(bars) >= 2 and bars == {label: rgb(PALETTE[used.index(label)]) for label in bars}, bars
 
     page.locator("#sound-threshold input[type='number']").fill("1")
     page.locator("#sound-threshold input[type='number']").press("Enter")
