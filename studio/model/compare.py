@@ -304,10 +304,10 @@ def _fit_row(data: Prepared, s: TrainSettings, progress: Progress, rows: np.ndar
     except (StudioError, ValueError, ArithmeticError) as e:  # e.g. too few samples to calibrate an SVM
         return Row(s.head, s.preprocessing, error=str(e))
     est = result.estimator
-    scored = rotate(data, s, est)[:2] if rows is None else (te, predicted(est, X[te]))  # as training scores it
-    scores = metrics(y[scored[0]], scored[1], data.labels)
-    present = [lb for lb in data.labels if lb in set(y[scored[0]]) or lb in set(scores.predicted)]
-    f1 = float(f1_score(y[scored[0]], scored[1], labels=present, average="macro", zero_division=0))
+    held, said = rotate(data, s, est)[:2] if rows is None else (te, predicted(est, X[te]))  # as training scores it
+    scores = metrics(y[held], said, data.labels)
+    present = [lb for lb in data.labels if lb in set(y[held]) or lb in set(scores.predicted)]
+    f1 = float(f1_score(y[held], said, labels=present, average="macro", zero_division=0))
     times = []
     for i in te[:TIMED]:
         t0 = time.perf_counter()

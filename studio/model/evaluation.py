@@ -17,10 +17,7 @@ def probabilities(estimator, X: np.ndarray, labels: list[str]) -> np.ndarray:
 
 def score(estimator, X: np.ndarray, y: list[str] | np.ndarray, labels: list[str]) -> Scores:
     """Scores of ``estimator`` on ``X``/``y``; predictions are the top-confidence class."""
-    y = np.asarray(y, dtype=object)
-    if len(y) == 0:
-        return Scores()
-    return metrics(y, predicted(estimator, X), labels)
+    return metrics(np.asarray(y, dtype=object), predicted(estimator, X), labels)
 
 
 def predicted(estimator, X: np.ndarray) -> np.ndarray:

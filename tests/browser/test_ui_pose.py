@@ -126,10 +126,10 @@ def test_uploaded_photos_are_stored_with_their_landmarks(page, server, work):
 # (window.__grabs, kept since the page opened, so a label that changes just after this starts is
 # judged on the frames before it too). The label comes late on a busy machine (the page finds a
 # pose every 1-6 s and runs nothing else meanwhile, Gradio's messages included: seen one pose
-# behind), and there a frame grabbed just after a cut in the video can give the tracker's landmarks
-# of the last person (seen as a label naming a pose a few seconds gone, for a frame or two); so the
-# label must follow the video's order, and name a pose not seen lately for at most MAX_UNSEEN of
-# the time (on a quiet machine: never).
+# behind), and beside three busy processes it was seen naming a pose gone for longer than ``lag``,
+# for moments (first just after training; the cause is not pinned down); so the label must follow
+# the video's order, and name a pose not seen lately for at most MAX_UNSEEN of the time (on a quiet
+# machine: never).
 FOLLOW_JS = """([names, lag]) => {
   window.__follow = [];
   const live = document.querySelector('#pose-live');
