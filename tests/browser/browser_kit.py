@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -353,3 +354,35 @@ def edge_colours(page, cards: list[str]) -> list[str]:
     """The computed left-edge colour of each card (by element id)."""
     return [page.evaluate("(id) => getComputedStyle(document.getElementById(id)).borderLeftColor", card)
             for card in cards]
+
+
+def draw(page, stroke: tuple[int, int, int, int], shift: int = 0) -> None:
+    """One stroke on the sketch pad, ``stroke`` (x0, y0, x1, y1) from its centre; each pointer step
+    costs ~0.5 s in software WebGL, so a few steps only."""
+    from playwright.sync_api import expect
+
+    pad = page.locator("#sketchpad")
+    expect(pad).not_to_contain_text("processing")  # a cleared pad redraws before it takes strokes
+    box = pad.locator(".pixi-target canvas").bounding_box()
+    x, y = box["x"] + box["width"] / 2 + shift, box["y"] + box["height"] / 2 + shift
+    x0, y0, x1, y1 = stroke
+    page.mouse.move(x + x0, y + y0)
+    page.mouse.down()
+    page.mouse.move(x + x1, y + y1, steps=3)
+    page.mouse.up()
+
+
+def click_until(page, button: str, target: str, text: str | re.Pattern) -> None:
+    """Click until ``target`` shows ``text``: the pad hands over its drawing only once it has
+    settled after the last stroke, so a click right after it may still see the old one."""
+    from playwright.sync_api import expect
+
+    for _ in range(5):
+        page.click(button)
+        try:
+            expect(page.locator(target)).to_contain_text(text, timeout=8_000)
+            return
+        except AssertionError:
+            continue
+    expect(page.locator(target)).to_contain_text(text)
+

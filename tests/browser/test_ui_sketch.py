@@ -6,43 +6,26 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from studio.samples.store import Store
 from studio.ui.colours import PALETTE
 
-from .browser_kit import bar_colours, edge_colours, field, new_project, rgb, timers_seen, watch_timers
+from .browser_kit import (
+    bar_colours,
+    click_until,
+    draw,
+    edge_colours,
+    field,
+    new_project,
+    rgb,
+    timers_seen,
+    watch_timers,
+)
 
 pytestmark = pytest.mark.browser
 PROJECT = "Doodles"
 STROKES = {"Across": (-90, 0, 90, 0), "Down": (0, -90, 0, 90)}  # from the pad's centre
-
-
-
-def draw(page: Page, stroke: tuple[int, int, int, int], shift: int = 0) -> None:
-    """One stroke; each pointer step costs ~0.5 s in software WebGL, so a few steps only."""
-    pad = page.locator("#sketchpad")
-    expect(pad).not_to_contain_text("processing")  # a cleared pad redraws before it takes strokes
-    box = pad.locator(".pixi-target canvas").bounding_box()
-    x, y = box["x"] + box["width"] / 2 + shift, box["y"] + box["height"] / 2 + shift
-    x0, y0, x1, y1 = stroke
-    page.mouse.move(x + x0, y + y0)
-    page.mouse.down()
-    page.mouse.move(x + x1, y + y1, steps=3)
-    page.mouse.up()
-
-
-def click_until(page: Page, button: str, target: str, text: str | re.Pattern) -> None:
-    """Click until ``target`` shows ``text``: the pad hands over its drawing only once it has
-    settled after the last stroke, so a click right after it may still see the old one."""
-    for _ in range(5):
-        page.click(button)
-        try:
-            expect(page.locator(target)).to_contain_text(text, timeout=8_000)
-            return
-        except AssertionError:
-            continue
-    expect(page.locator(target)).to_contain_text(text)
 
 
 def test_sketch_project(browser, server, artifacts):
