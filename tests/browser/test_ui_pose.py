@@ -181,7 +181,8 @@ def hold_once(page: Page, i: int, button: str, want: int) -> int:
     page.evaluate(HOLD_JS, [i, want, button, SECONDS_EACH * 1000])
     page.wait_for_function("() => { const h = window.__hold; h.press(); if (h.late()) h.release(); return h.done; }",
                            timeout=180_000)
-    page.wait_for_function("(n) => window.__studioPose.sent.length > n", arg=sent)
+    # a hold ends with a batch sent once the page has the pose it was working on: seconds a frame when busy
+    page.wait_for_function("(n) => window.__studioPose.sent.length > n", arg=sent, timeout=180_000)
     return page.evaluate("window.__studioPose.sent.at(-1).poses")
 
 
