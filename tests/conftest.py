@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,20 @@ def pytest_configure(config) -> None:
     except ImportError:  # the browser tier is skipped without Playwright
         return
     expect.set_options(timeout=20_000)
+
+
+def pytest_sessionstart(session) -> None:
+    (ARTIFACTS / "failures.txt").unlink(missing_ok=True)
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Each failure's report goes to tests/artifacts/failures.txt as it happens: pytest prints
+    them only at the end, and a long run stopped early (or read while running) keeps them."""
+    if report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        with open(ARTIFACTS / "failures.txt", "a") as log:
+            log.write(f"==== {time.strftime('%H:%M:%S')} {report.nodeid} ({report.when})\n"
+                      f"{report.longreprtext}\n\n")
 
 
 def data_set(name: str) -> Path:

@@ -81,7 +81,7 @@ STATUS_JS = r"""
     const el = document.querySelector('#rec-status');
     const text = el ? el.textContent.trim() : '';
     if (!S.length || S[S.length - 1][1] !== text) S.push([Date.now(), text]);
-  }, 10);
+  }, 40);
 })();
 """
 
