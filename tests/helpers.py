@@ -134,3 +134,10 @@ def resigned(meta: dict) -> str:
     from studio.model import signing
 
     return json.dumps({**meta, "signature": signing.sign(meta)})
+
+
+def one_line_error(proc) -> str:
+    """A CLI failure in the house style (exit 1, one line on stderr, no traceback): that line."""
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    return proc.stderr.strip()

@@ -16,16 +16,10 @@ import zipfile
 import numpy as np
 import pytest
 from conftest import FIXTURES, ROOT
-from helpers import clean_env, fixture_images, run_cli
+from helpers import clean_env, fixture_images, one_line_error, run_cli
 
 from studio.progress import TextProgress
 from studio.samples import sounds
-
-
-def one_line_error(proc) -> str:
-    assert proc.returncode == 1, (proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
-    return proc.stderr.strip()
 
 
 @pytest.fixture(scope="module")

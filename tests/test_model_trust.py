@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import FIXTURES, fixture_images, make_project, run_cli
+from helpers import FIXTURES, fixture_images, make_project, one_line_error, run_cli
 from PIL import Image
 
 from studio.errors import StudioError, UntrustedModel
@@ -36,12 +36,6 @@ class Payload:
 
     def __reduce__(self):
         return (Path.touch, (self.marker,))
-
-
-def one_line_error(proc) -> str:
-    assert proc.returncode == 1, (proc.stdout, proc.stderr)
-    assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    return proc.stderr
 
 
 @pytest.fixture(params=["signed elsewhere", "unsigned"])

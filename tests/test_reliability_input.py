@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import fixture_images, make_project, png_bytes, resigned, run_cli
+from helpers import fixture_images, make_project, one_line_error, png_bytes, resigned, run_cli
 from PIL import Image
 
 from studio.errors import StudioError, UnsafeFile
@@ -67,13 +67,6 @@ def odd_but_valid(folder: Path) -> list[Path]:
 def snapshot(project_dir: Path) -> dict[str, bytes]:
     """Every file under a project, with its bytes."""
     return {str(p.relative_to(project_dir)): p.read_bytes() for p in sorted(project_dir.rglob("*")) if p.is_file()}
-
-
-def one_line_error(proc) -> str:
-    assert proc.returncode == 1, (proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    return proc.stderr
 
 
 # ---- images through the command line ----------------------------------------------------------

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from browser.browser_kit import field, start_camera
+from browser.browser_kit import field, start_camera, toast
 from conftest import ARTIFACTS, FIXTURES, ROOT
 from helpers import png_bytes, resigned
 from PIL import Image
@@ -368,10 +368,6 @@ def user_page(chromium, server):
     page = ctx.new_page()
     page.goto(server.url)
     return page
-
-
-def toast(page, text: str):
-    return page.locator("[data-testid='toast-body']").filter(has_text=text).first
 
 
 @pytest.mark.browser

@@ -268,6 +268,46 @@ def field(page, elem_id: str):
     return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
 
 
+def toast(page, text: str | re.Pattern):
+    """The notice (a Gradio toast) that says ``text``."""
+    return page.locator("[data-testid='toast-body']").filter(has_text=text).first
+
+
+def choose_option(page, elem_id: str, text: str) -> None:
+    """Pick ``text`` in a Gradio dropdown."""
+    page.locator(f"#{elem_id} input").click()
+    page.locator("[data-testid='dropdown-option']").filter(has_text=text).first.click()
+
+
+def until(page, condition, what: str, timeout_s: float = 10) -> None:
+    """Poll a condition outside the page (e.g. on disk) while the page keeps running."""
+    deadline = time.time() + timeout_s
+    while not condition():
+        assert time.time() < deadline, f"timed out waiting until {what}"
+        page.wait_for_timeout(100)
+
+
+def rename_classes(page, labels, prefix: str = "name") -> None:
+    """Rename the class cards in order as a user does (type, then Enter), and see each name kept."""
+    from playwright.sync_api import expect
+
+    for i, label in enumerate(labels):
+        box = field(page, f"{prefix}-{i}")
+        box.fill(label)
+        box.press("Enter")
+        expect(box).to_have_value(label)
+
+
+def zip_of_class_folders(dest: Path, photos: Path, per_class: int = 2) -> Path:
+    """A dataset as people download them: one folder per class (rock, paper, scissors) of
+    ``per_class`` photos from ``photos``."""
+    with zipfile.ZipFile(dest, "w") as z:
+        for folder in ("rock", "paper", "scissors"):
+            for photo in sorted((photos / folder).iterdir())[:per_class]:
+                z.write(photo, f"{folder}/{photo.name}")
+    return dest
+
+
 def new_project(page, captures: Path, name: str, kind: str) -> None:
     """Create a project of ``kind`` ("Photos", "Sketches", "Sounds") from the project bar."""
     from playwright.sync_api import expect

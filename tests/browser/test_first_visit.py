@@ -23,10 +23,13 @@ from .browser_kit import (
     draw,
     field,
     new_project,
+    rename_classes,
     reset_probe,
     start_camera,
+    toast,
     wait_for_changes,
     wait_for_class,
+    zip_of_class_folders,
 )
 from .conftest import PHOTOS
 
@@ -45,10 +48,6 @@ def first(work, artifacts):
     yield srv
     srv.stop()
     (artifacts / "first-visit-server.log").write_text(srv.log())
-
-
-def toast(page: Page, text: str | re.Pattern):
-    return page.locator("[data-testid='toast-body']").filter(has_text=text).first
 
 
 def shot(page: Page, artifacts, name: str) -> None:
@@ -81,10 +80,7 @@ def test_every_page_on_a_first_visit(browser, first, artifacts, tmp_path):
     # Photos: one click starts the webcam; hold to record each class; train; the label follows
     field(page, "new-name").fill("Hands")
     page.click("#create-project")
-    for i, label in enumerate(NAMES.values()):
-        field(page, f"name-{i}").fill(label)
-        field(page, f"name-{i}").press("Enter")
-        expect(field(page, f"name-{i}")).to_have_value(label)
+    rename_classes(page, NAMES.values())
     start_camera(page)
     for i, colour in enumerate(NAMES):
         record(page, i, colour)
@@ -108,7 +104,7 @@ def test_every_page_on_a_first_visit(browser, first, artifacts, tmp_path):
     assert saved.name == "Hands.tm"
     download.value.save_as(saved)
     choice = page.locator("#project-choice input")
-    for path, project in ((saved, "Hands (2)"), (zip_of_class_folders(tmp_path / "Shapes.zip"), "Shapes")):
+    for path, project in ((saved, "Hands (2)"), (zip_of_class_folders(tmp_path / "Shapes.zip", PHOTOS), "Shapes")):
         with page.expect_file_chooser() as chooser:
             page.click("#open-project-file")
         chooser.value.set_files(path)
@@ -125,10 +121,7 @@ def test_every_page_on_a_first_visit(browser, first, artifacts, tmp_path):
     expect(choice).to_have_value("Doodles (sketch)", timeout=SLOW)
     expect(page.locator("#sketch-note")).to_be_visible()  # the cards are the new project's
     expect(field(page, "name-1")).to_have_value("Class 2")
-    for i, label in enumerate(STROKES):
-        field(page, f"name-{i}").fill(label)
-        field(page, f"name-{i}").press("Enter")
-        expect(field(page, f"name-{i}")).to_have_value(label)
+    rename_classes(page, STROKES)
     page.click("#draw-0")
     expect(page).to_have_url(re.compile(r"/sketch\?project="))
     for label, stroke in STROKES.items():
@@ -170,11 +163,3 @@ def test_every_page_on_a_first_visit(browser, first, artifacts, tmp_path):
     expect(page.locator("#sketch-counts")).to_contain_text("Across: 2")
     page.close()
 
-
-def zip_of_class_folders(dest):
-    """A dataset as people download them: one folder per class, two photos in each."""
-    with zipfile.ZipFile(dest, "w") as z:
-        for folder in ("rock", "paper", "scissors"):
-            for photo in sorted((PHOTOS / folder).iterdir())[:2]:
-                z.write(photo, f"{folder}/{photo.name}")
-    return dest

@@ -9,7 +9,6 @@ beyond the shared server's start. The steps share one page, in file order."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,8 @@ from studio.model.settings import HEADS, MODELS, TrainSettings
 from studio.model.training import train
 from studio.samples import images
 from studio.samples.store import Project, Store
+
+from .browser_kit import choose_option, until
 
 pytestmark = pytest.mark.browser
 PROJECT = "Compare hands"
@@ -50,20 +51,6 @@ def page(browser, server, project) -> Page:
     expect(page.locator("#train-status")).to_contain_text("test accuracy")
     yield page
     page.close()
-
-
-def choose_option(page: Page, elem_id: str, text: str) -> None:
-    """Pick ``text`` in a Gradio dropdown."""
-    page.locator(f"#{elem_id} input").click()
-    page.locator("[data-testid='dropdown-option']").filter(has_text=text).first.click()
-
-
-def until(page: Page, condition, what: str, timeout_s: float = 10) -> None:
-    """Poll a condition outside the page (e.g. on disk) while the page keeps running."""
-    deadline = time.time() + timeout_s
-    while not condition():
-        assert time.time() < deadline, f"timed out waiting until {what}"
-        page.wait_for_timeout(100)
 
 
 def test_compare_all_seven(page: Page, artifacts):

@@ -41,6 +41,7 @@ from .browser_kit import (
     missing_tools,
     new_project,
     probe,
+    rename_classes,
     reset_probe,
     save_json,
     start_camera,
@@ -186,10 +187,7 @@ def test_record_two_classes(page: Page, server, faces, artifacts):
     t_start = time.time()
     new_project(page, server.captures, PROJECT, "Photos")
     expect(field(page, "name-1")).to_have_value("Class 2")
-    for i, label in enumerate(RECORD.values()):
-        field(page, f"name-{i}").fill(label)
-        field(page, f"name-{i}").press("Enter")
-        expect(field(page, f"name-{i}")).to_have_value(label)
+    rename_classes(page, RECORD.values())
     start_camera(page)
 
     # One burst per fifth of each recording segment: each burst has its own 8 faces (4-5 of

@@ -4,7 +4,6 @@ file again as a new project, import a zip of class folders, and refuse a zip wit
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 from pathlib import Path
 
@@ -14,22 +13,13 @@ from playwright.sync_api import Page, expect
 from studio.samples import transfer
 from studio.samples.store import Store
 
+from .browser_kit import choose_option, toast, zip_of_class_folders
 from .conftest import PHOTOS
 
 pytestmark = pytest.mark.browser
 PROJECT = "Files Rocks"  # unique on the shared server; a space, kept through the file's name
 COUNTS = {"Rock": 3, "Paper": 2}
 SLOW = 60_000  # two busy cores: imports and the page's redraws take their time
-
-
-def toast(page: Page, text: str | re.Pattern):
-    return page.locator("[data-testid='toast-body']").filter(has_text=text).first
-
-
-def choose_option(page: Page, elem_id: str, text: str) -> None:
-    """Pick ``text`` in a Gradio dropdown."""
-    page.locator(f"#{elem_id} input").click()
-    page.locator("[data-testid='dropdown-option']").filter(has_text=text).first.click()
 
 
 def open_file(page: Page, path: Path) -> None:
@@ -96,10 +86,7 @@ def test_save_and_open_project_files(browser, server, store, artifacts, tmp_path
 
     # a dataset zip of class folders (one stray text file, named in the message) makes a project
     dataset = tmp_path / "Hand shapes.zip"
-    with zipfile.ZipFile(dataset, "w") as z:
-        for folder in ("rock", "paper", "scissors"):
-            for photo in sorted((PHOTOS / folder).iterdir())[:2]:
-                z.write(photo, f"{folder}/{photo.name}")
+    with zipfile.ZipFile(zip_of_class_folders(dataset, PHOTOS), "a") as z:
         z.writestr("rock/notes.txt", "not a picture")
     open_file(page, dataset)
     expect(choice).to_have_value("Hand shapes", timeout=SLOW)

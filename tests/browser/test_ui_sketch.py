@@ -18,6 +18,7 @@ from .browser_kit import (
     edge_colours,
     field,
     new_project,
+    rename_classes,
     rgb,
     timers_seen,
     watch_timers,
@@ -40,10 +41,7 @@ def test_sketch_project(browser, server, artifacts):
     expect(field(page, "name-1")).to_have_value("Class 2")
     expect(page.locator("#sketch-note")).to_be_visible()
     expect(page.locator("#camera")).to_be_hidden()  # no webcam stream beside a sketch pad
-    for i, label in enumerate(STROKES):
-        field(page, f"name-{i}").fill(label)
-        field(page, f"name-{i}").press("Enter")
-        expect(field(page, f"name-{i}")).to_have_value(label)
+    rename_classes(page, STROKES)
     project = Store(server.captures).project(PROJECT)
 
     edges = edge_colours(page, [f"card-{i}" for i in range(len(STROKES))])

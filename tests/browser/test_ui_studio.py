@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import time
 import zipfile
 from pathlib import Path
 
@@ -21,14 +20,18 @@ from studio.samples.store import Store
 
 from .browser_kit import (
     STRIP,
+    choose_option,
     download_export,
     download_zip,
     field,
     label_latencies,
     probe,
+    rename_classes,
     reset_probe,
     save_json,
     start_camera,
+    toast,
+    until,
     wait_for_changes,
     wait_for_class,
 )
@@ -63,20 +66,8 @@ def count(page: Page, i: int) -> int:
     return int(re.search(r"\d+", page.locator(f"#count-{i}").inner_text()).group())
 
 
-def toast(page: Page, text: str | re.Pattern):
-    return page.locator("[data-testid='toast-body']").filter(has_text=text).first
-
-
 def store(server) -> Store:
     return Store(server.captures)
-
-
-def until(page: Page, condition, what: str, timeout_s: float = 10) -> None:
-    """Poll a condition outside the page (e.g. on disk) while the page keeps running."""
-    deadline = time.time() + timeout_s
-    while not condition():
-        assert time.time() < deadline, f"timed out waiting until {what}"
-        page.wait_for_timeout(100)
 
 
 def hold(page: Page, button: str, ms: int = HOLD_MS) -> None:
@@ -97,10 +88,7 @@ def test_create_project(page: Page, server, artifacts):
     expect(page.locator("#card-1")).to_be_visible()
     expect(field(page, "name-0")).to_have_value("Class 1")
     expect(field(page, "name-1")).to_have_value("Class 2")
-    for i, label in enumerate(NAMES.values()):
-        field(page, f"name-{i}").fill(label)
-        field(page, f"name-{i}").press("Enter")
-        expect(field(page, f"name-{i}")).to_have_value(label)
+    rename_classes(page, NAMES.values())
     project = store(server).project(PROJECT)
     until(page, lambda: project.labels() == list(NAMES.values()), "the new names are on disk")
     page.screenshot(path=str(artifacts / "01-new-project.png"), full_page=True)
@@ -199,12 +187,6 @@ def test_mirror_can_be_turned_off(page: Page, server):
     assert left[0] > 180 and left[2] < 90 and abs(right - 128).max() < 30, (left, right)
     page.locator("#mirror input").check()
     expect(video).to_have_css("transform", "matrix(-1, 0, 0, 1, 0, 0)")
-
-
-def choose_option(page: Page, elem_id: str, text: str) -> None:
-    """Pick ``text`` in a Gradio dropdown."""
-    page.locator(f"#{elem_id} input").click()
-    page.locator("[data-testid='dropdown-option']").filter(has_text=text).first.click()
 
 
 def test_under_the_hood(page: Page, server, artifacts):
