@@ -1,5 +1,6 @@
 """The page's CSS and JavaScript (Gradio has no press-and-hold event of its own). The webcam's
-Stop button sits in the preview's top right corner, not over the lower centre where a mask is."""
+Stop button sits in the preview's top right corner, not over the lower centre where a mask is;
+notices (Gradio's toasts) show at the bottom right, not over the project bar's buttons."""
 
 # Press and hold a class's "Hold to record" button: while it is held, the hidden #rec-target
 # textbox holds that class's folder, and the webcam stream (which sends every input's current
@@ -99,4 +100,5 @@ table.cm th.corner { font-weight: normal; font-size: 0.8em; opacity: 0.8; }
 .cm-cell { min-width: 3.2em; height: 2.4em; border: 1px solid #d4d4d8; border-radius: 4px; cursor: pointer;
            font-weight: 600; }
 .cm-cell:hover { outline: 2px solid #2563eb; }
+.toast-wrap { top: auto !important; bottom: var(--size-4); }
 """

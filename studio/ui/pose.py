@@ -82,6 +82,9 @@ POSE_JS = r"""
 (async () => {
   const SCRIPT = __SCRIPT__, BASE = __BASE__, MISSING = __MISSING__;
   const KEEP_EVERY_MS = 100, LIVE_EVERY_MS = 100, FRAME_SIDE = 480, PHOTO_SIDE = 1280;
+  // Finding a pose blocks the page (WebGL read-backs). When it is slow (software WebGL on a busy
+  // machine: seconds a frame), the page then rests as long, so clicks, answers and redraws go on.
+  const SLOW_MS = 200;
   const CUT_LEVEL = 30;  // mean change of a 16x12 copy's colours (0-255) that counts as a cut
   const $ = (s) => element.querySelector(s);
   const video = $('video'), overlay = $('canvas'), note = $('.pose-note');
@@ -97,6 +100,7 @@ POSE_JS = r"""
   };
   const classOf = (button) => ([...button.classList].find((c) => c.startsWith('cls-')) || '').slice(4);
   const pause = () => new Promise((resolve) => requestAnimationFrame(resolve));
+  const rest = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   // A copy of `source` no larger than `side`, as a canvas.
   const scaled = (source, width, height, side) => {
     const k = Math.min(1, side / Math.max(width, height));
@@ -216,6 +220,7 @@ POSE_JS = r"""
       const grabbedAt = Date.now(), first = fresh || cut();
       fresh = false;
       let result;
+      const started = performance.now();
       try {
         result = await model.runner.detect(grab, {fresh: first});
       } catch (e) {
@@ -238,7 +243,9 @@ POSE_JS = r"""
         counted = 0;
       }
       if (!burst) say(result.landmarks ? `Pose model: ${S.fps.toFixed(1)} frames/s` : 'No pose in view.');
+      const took = performance.now() - started;
       await pause();
+      if (took > SLOW_MS) await rest(took);
     }
   };
 

@@ -414,17 +414,26 @@ def draw(page, stroke: tuple[int, int, int, int], shift: int = 0) -> None:
     page.mouse.up()
 
 
-def click_until(page, button: str, target: str, text: str | re.Pattern) -> None:
-    """Click until ``target`` shows ``text``: the pad hands over its drawing only once it has
-    settled after the last stroke, so a click right after it may still see the old one."""
+def click_until(page, button: str, target: str, text: str | re.Pattern | None = None) -> None:
+    """Click ``button`` until ``target`` shows ``text`` (without ``text``: until it is enabled).
+    A click can come too early or be lost: the sketch pad hands over its drawing only once it
+    has settled after the last stroke, and a click on a class card that gr.render is redrawing
+    lands on the old card."""
     from playwright.sync_api import expect
+
+    def settled(timeout: int) -> None:
+        found = expect(page.locator(target))
+        if text is None:
+            found.to_be_enabled(timeout=timeout)
+        else:
+            found.to_contain_text(text, timeout=timeout)
 
     for _ in range(5):
         page.click(button)
         try:
-            expect(page.locator(target)).to_contain_text(text, timeout=8_000)
+            settled(8_000)
             return
         except AssertionError:
             continue
-    expect(page.locator(target)).to_contain_text(text)
+    settled(20_000)
 

@@ -29,6 +29,7 @@ import pytest
 from conftest import data_set
 from PIL import Image
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from studio.samples.store import Store
 
@@ -172,14 +173,19 @@ def record_slot(page: Page, colour: str, k: int, t0: float, x: float, y: float) 
         arg=[t0, k * SLOT_S + RELEASE_S], polling=20, timeout=30_000)
     page.mouse.up()
     pressed, released = page.evaluate("[window.__presses.at(-1), window.__releases.at(-1)]")
-    page.wait_for_function(
-        """([since, label]) => {
-            const s = window.__recstatus.filter(([t]) => t >= since).map(([t, text]) => text);
-            // (the text may start with Gradio's progress timer, e.g. "0.1s")
-            const rec = s.findIndex((text) => text.includes(`Recording into ${label}:`));
-            const saved = (text) => text.includes('Saved ') && text.includes(` to ${label}.`);
-            return rec >= 0 && s.slice(rec + 1).some(saved);
-        }""", arg=[pressed, RECORD[colour]], timeout=60_000)
+    try:
+        page.wait_for_function(
+            """([since, label]) => {
+                const s = window.__recstatus.filter(([t]) => t >= since).map(([t, text]) => text);
+                // (the text may start with Gradio's progress timer, e.g. "0.1s")
+                const rec = s.findIndex((text) => text.includes(`Recording into ${label}:`));
+                const saved = (text) => text.includes('Saved ') && text.includes(` to ${label}.`);
+                return rec >= 0 && s.slice(rec + 1).some(saved);
+            }""", arg=[pressed, RECORD[colour]], timeout=60_000)
+    except PlaywrightTimeout:
+        seen = page.evaluate("(since) => window.__recstatus.filter(([t]) => t >= since - 2000)", pressed)
+        raise AssertionError(f"no 'Recording into {RECORD[colour]}' then 'Saved' within 60 s of the press at "
+                             f"{pressed} (released {released}); the status line since: {seen}") from None
     return {"class": RECORD[colour], "slot": k, "from_s": (pressed - t0) / 1000, "to_s": (released - t0) / 1000}
 
 
