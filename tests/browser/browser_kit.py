@@ -179,8 +179,8 @@ def launch(playwright, y4m: Path, profile: Path | None = None, microphone: Path 
 
 # Every 40 ms: which class the webcam <video> shows (its marker strip; drawing a <video> to a
 # canvas ignores the CSS mirror) and the live label's text; each change is kept with its time.
-# 40 ms is fine enough for checks that allow a second or more, and leaves the two shared cores to
-# the page and server it measures (at 10 ms its renderer was among the busiest processes).
+# 40 ms is fine enough for checks that allow a second or more, and leaves more of the two shared
+# cores to the page and server it measures.
 # Yellow is told from red by its green channel, green from blue by its blue one.
 PROBE_JS = r"""
 (() => {
