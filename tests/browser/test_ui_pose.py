@@ -18,7 +18,6 @@ pose (checked by its strip).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ from studio.samples import poses
 from studio.samples.store import Project, Store
 from studio.ui.static_files import pose_files_missing
 
-from .browser_kit import field, launch, new_project, timers_seen, watch_timers
+from .browser_kit import field, launch, new_project, timers_seen, until, watch_timers
 from .pose_kit import POSE_MARKERS, POSE_PROBE_JS, make_pose_y4m
 
 pytestmark = pytest.mark.browser
@@ -77,21 +76,14 @@ def page(pose_browser, server) -> Page:
         box = field(page, f"pose-name-{i}")
         box.fill(name)
         box.press("Enter")
-        until(lambda i=i, name=name: project(server).classes()[i].label == name)
+        until(page, lambda i=i, name=name: project(server).classes()[i].label == name,
+              f"class {i} is named {name!r}", 30)
     page.wait_for_function("window.__studioPose && window.__studioPose.state === 'ready'", timeout=MODEL_S * 1000)
     return page
 
 
 def project(server) -> Project:
     return Store(server.captures).project(PROJECT)
-
-
-def until(condition, timeout_s: float = 30) -> None:
-    """Poll a server-side ``condition`` (e.g. on the store) until it holds."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_uploaded_photos_are_stored_with_their_landmarks(page, server, work):
@@ -198,7 +190,8 @@ def record(page: Page, server, i: int, want: int = 3, showings: int = 10) -> Non
         if kept:
             held += kept
             expect(page.locator("#pose-rec-status")).to_contain_text(f"to {POSES[i]}", timeout=60_000)
-            until(lambda n=have + kept: len(project(server).samples(POSES[i])) >= n)
+            until(page, lambda n=have + kept: len(project(server).samples(POSES[i])) >= n,
+                  f"{POSES[i]} holds the poses kept", 30)
     pytest.fail(f"fewer than {want} poses kept while holding the button during {showings} showings of {POSES[i]}")
 
 

@@ -39,6 +39,7 @@ from .browser_kit import (
     new_project,
     rgb,
     save_json,
+    until,
 )
 
 pytestmark = pytest.mark.browser
@@ -126,20 +127,11 @@ def wait_for_tone(page: Page, tone: str, settle_ms: int = 300) -> None:
         arg=[tone, len(page.evaluate("window.__sound.tone")), settle_ms], timeout=15_000)
 
 
-def until(page: Page, condition, timeout_s: float = 15) -> None:
-    """Poll a server-side ``condition`` (e.g. on the store) until it holds."""
-    for _ in range(int(timeout_s * 10)):
-        if condition():
-            return
-        page.wait_for_timeout(100)
-    assert condition()
-
-
 def rename_card(page: Page, card: int, label: str, project) -> None:
     field(page, f"snd-name-{card}").fill(label)
     field(page, f"snd-name-{card}").press("Enter")
     expect(field(page, f"snd-name-{card}")).to_have_value(label)
-    until(page, lambda: project.classes()[card].label == label)
+    until(page, lambda: project.classes()[card].label == label, f"card {card} is named {label!r} on disk", 15)
 
 
 def hold(page: Page, button: str, ms: int) -> None:
@@ -188,7 +180,7 @@ def test_sound_project(mic_browser, server, artifacts, tones_wav, noise_wavs, wo
     assert all(n >= 3 for n in project.counts().values()), project.counts()
 
     page.click("#sound-add-class")
-    until(page, lambda: len(project.classes()) == 3)
+    until(page, lambda: len(project.classes()) == 3, "the project has 3 classes on disk", 15)
     expect(field(page, "snd-name-2")).to_have_value(project.classes()[2].label)
     rename_card(page, 2, NOISE, project)
     with page.expect_file_chooser() as chooser:
@@ -265,14 +257,14 @@ def switch_off_a_new_class(page: Page, project) -> str:
     """Add a fourth class, empty (so its Download is disabled, and training would refuse it if it
     were used), and untick its Use box: its card is dimmed and the class is off on disk."""
     page.click("#sound-add-class")
-    until(page, lambda: len(project.classes()) == 4)
+    until(page, lambda: len(project.classes()) == 4, "the project has 4 classes on disk", 15)
     off = project.classes()[3].label
     expect(field(page, "snd-name-3")).to_have_value(off)
     expect(page.locator("#snd-class-download-3")).to_be_disabled()
     expect(page.locator("#snd-class-download-0")).to_be_enabled()
     assert dimmed(page, 3) == 1
     page.locator("#snd-enabled-3 input").uncheck()
-    until(page, lambda: not project.class_info(off).enabled)
+    until(page, lambda: not project.class_info(off).enabled, f"{off!r} is disabled on disk", 15)
     page.wait_for_function(f"(card) => ({OPACITY_JS})(card) < 0.5", arg=3)  # the page's CSS dims it
     assert dimmed(page, 0) == 1 and project.class_info(CLASSES["lo"]).enabled
     return off
