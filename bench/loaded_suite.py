@@ -8,10 +8,11 @@ at the first failure. The busy processes run the whole time and are stopped at t
 
 Each run's output goes to ``run-N.log`` beside the clone; ``tests/artifacts/failures.txt`` in the
 clone has each failing test's traceback as soon as it fails, so a long run can be read while it
-runs. The table: each run's exit status, pytest's summary and time, the whole run's time
+runs. --data is where the tests find the full image sets (the clone has no ../shared beside it).
+The table: each run's exit status, pytest's summary and time, the whole run's time
 (the first includes set-up: apt, pip, npm) and the load average (1 min) sampled every 30 s.
 
-    python bench/loaded_suite.py [--busy 2] [--runs 2] [--into DIR]
+    python bench/loaded_suite.py [--busy 2] [--runs 2] [--into DIR] [--data ../shared/data]
 """
 
 from __future__ import annotations
@@ -64,13 +65,14 @@ class LoadSampler:
         return self.samples_
 
 
-def run_suite(clone: Path, log: Path) -> tuple[int, float, list[float]]:
-    """One ``.ci/run`` in ``clone``: its exit status, wall time and load samples."""
+def run_suite(clone: Path, log: Path, data: Path) -> tuple[int, float, list[float]]:
+    """One ``.ci/run`` in ``clone``, its tests reading the image sets in ``data``: its exit status,
+    wall time and load samples."""
     sampler = LoadSampler().start()
     start = time.monotonic()
     with open(log, "w") as out:
         status = subprocess.run(["bash", ".ci/run"], cwd=clone, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "CI": "true"}).returncode
+                                env={**os.environ, "CI": "true", "STUDIO_DATA": str(data)}).returncode
     return status, time.monotonic() - start, sampler.stop()
 
 
@@ -79,6 +81,8 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=2, help="CPU-bound processes beside the suite")
     parser.add_argument("--runs", type=int, default=2, help="runs in a row (stops at the first failure)")
     parser.add_argument("--into", type=Path, help="a new folder for the clone and the logs (default: a temporary one)")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
+                        help="the full image sets (tests that need them skip where they are missing)")
     args = parser.parse_args()
 
     work = args.into or Path(tempfile.mkdtemp(prefix="studio-loaded-"))
@@ -96,7 +100,7 @@ def main() -> None:
     try:
         for n in range(1, args.runs + 1):
             log = work / f"run-{n}.log"
-            status, wall, loads = run_suite(clone, log)
+            status, wall, loads = run_suite(clone, log, args.data.resolve())
             summary, pytest_s = pytest_summary(log)
             rows.append((n, status, summary, pytest_s, wall, loads))
             print(f"run {n}: exit {status}, {summary}", flush=True)

@@ -62,7 +62,10 @@ def render() -> ComparePanel:
         summary_md = gr.Markdown(elem_id="cmp-summary", min_height=48)
         table = gr.Dataframe(headers=COLUMNS, interactive=False, visible=False, wrap=True, elem_id="cmp-table")
         with gr.Row(visible=False, equal_height=True, elem_id="cmp-keep") as keep_row:
-            choice = gr.Dropdown(label="Keep as the project's model", choices=[], scale=3, elem_id="cmp-choice")
+            # allow_custom_value: an update to no choices leaves the old value in the browser (gradio#7859),
+            # which Gradio would then refuse; the handlers check the value against the comparison instead.
+            choice = gr.Dropdown(label="Keep as the project's model", choices=[], scale=3, elem_id="cmp-choice",
+                                 allow_custom_value=True)
             use = gr.Button("Use this model", scale=1, elem_id="cmp-use")
         gr.Markdown("**Learning curve**: held-back accuracy of the current model trained on only a few examples "
                     "per class, then more, then all of them. Still rising at the end? More examples would help.")
@@ -181,9 +184,10 @@ def listen(st: Studio, page: Page, panel: ComparePanel, status: gr.Markdown, hin
 
     # ---- keep one -------------------------------------------------------------------------------
     @guard
-    def use_model(folder: str, chosen: str | None, progress=gr.Progress()) -> tuple[str, str]:
-        if not chosen:
-            raise gr.Error("Compare models first, then choose one to keep.", print_exception=False)
+    def use_model(folder: str, chosen: str | None, result: dict | None, progress=gr.Progress()) -> tuple[str, str]:
+        rows = result["comparison"]["rows"] if result else []
+        if chosen not in [v for _, v in choices_of(rows)]:
+            raise gr.Error("Compare models first, then choose one of them to keep.", print_exception=False)
         model, _, prep = chosen.partition(":")
         p = st.project(folder)
         progress(0, desc=f"Training {MODELS.get(model, model)}")
@@ -192,7 +196,8 @@ def listen(st: Studio, page: Page, panel: ComparePanel, status: gr.Markdown, hin
         return summary(record.info(), p.kind) + hint, record.id
 
     using = panel.use.click(lambda: gr.Button("Training…", interactive=False), None, panel.use, queue=False)
-    kept = using.then(use_model, [project, panel.choice], [status, page.model_version], concurrency_limit=2)
+    kept = using.then(use_model, [project, panel.choice, panel.result], [status, page.model_version],
+                      concurrency_limit=2)
     for after in (kept.then, kept.failure):
         after(lambda: gr.Button("Use this model", interactive=True), None, panel.use, queue=False)
 
